@@ -1,0 +1,34 @@
+/*
+ * buf.h - a growable byte buffer with an owner.
+ *
+ * Encoders append into one reused buffer instead of allocating per message; the buffer is always
+ * NUL-terminated so its contents can be used as a C string too.
+ */
+#ifndef ECOM_BUF_H
+#define ECOM_BUF_H
+
+#include <stddef.h>
+
+typedef struct ecom_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} ecom_buf;
+
+void ecom_buf_init(ecom_buf *b);
+void ecom_buf_free(ecom_buf *b);
+void ecom_buf_reset(ecom_buf *b);
+/* Ensures room for `extra` more bytes plus the terminating NUL. Aborts on out-of-memory, like
+ * the other allocators in this project: there is no useful recovery from it here. */
+void ecom_buf_reserve(ecom_buf *b, size_t extra);
+void ecom_buf_append(ecom_buf *b, const void *data, size_t len);
+void ecom_buf_puts(ecom_buf *b, const char *s);
+void ecom_buf_printf(ecom_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* malloc/calloc/strdup that abort with a message instead of returning NULL. */
+void *ecom_xmalloc(size_t n);
+void *ecom_xcalloc(size_t count, size_t size);
+void *ecom_xrealloc(void *p, size_t n);
+char *ecom_xstrdup(const char *s);
+
+#endif

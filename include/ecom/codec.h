@@ -1,0 +1,42 @@
+/*
+ * codec.h - JSON encoding and strict decoding of every record, with jansson.
+ *
+ * Encoding is deterministic: fields are written in a fixed order with no whitespace, so the same
+ * record always gives the same bytes (the generator's reproducibility depends on it). Every
+ * message carries "schema_version".
+ *
+ * Decoding never trusts its input: it checks the size limit, UTF-8 (jansson refuses invalid
+ * sequences), JSON syntax, the schema version, every required field's presence and type, ranges,
+ * id shapes and the arithmetic that ties money fields together; the first problem found becomes
+ * the error text, naming the field ("field 'items[1].quantity': must be 1..1000, got 0"). Unknown
+ * extra fields are ignored so producers can add fields without breaking older consumers.
+ */
+#ifndef ECOM_CODEC_H
+#define ECOM_CODEC_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include "ecom/buf.h"
+#include "ecom/error.h"
+#include "ecom/model.h"
+
+/* Encoding and validation take the kind and a pointer to that kind's struct (ecom_category,
+ * ..., ecom_session_event), so records held in their own arrays need no copying into an
+ * ecom_record first. */
+
+/* Builds the JSON object of a record (new reference). */
+json_t *ecom_to_json(ecom_kind kind, const void *rec);
+/* Appends the record's compact JSON text to out (no newline). */
+void ecom_encode(ecom_kind kind, const void *rec, ecom_buf *out);
+
+/* Decodes and validates a message of the given kind. */
+int ecom_record_decode(ecom_kind kind, const char *data, size_t len, ecom_record *out,
+                       ecom_error *err);
+/* Validates an already-parsed JSON object of the given kind. */
+int ecom_record_from_json(ecom_kind kind, const json_t *obj, ecom_record *out, ecom_error *err);
+
+/* Checks a record's own invariants (ranges, id shapes, money arithmetic). The decoder calls it;
+ * the generator checks what it makes with it too. */
+int ecom_validate(ecom_kind kind, const void *rec, ecom_error *err);
+
+#endif

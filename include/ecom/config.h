@@ -1,0 +1,51 @@
+/*
+ * config.h - the settings of every command, in one struct filled by the option table.
+ *
+ * Each command reads the fields it documents; options.c owns parsing, defaults, environment
+ * variables and help for all of them, so a setting is declared exactly once (its row in an
+ * option table) and has one spelling everywhere: `--brokers`, `ECOM_BROKERS`, the help line.
+ */
+#ifndef ECOM_CONFIG_H
+#define ECOM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* key=value pairs passed through to a client library (-X for librdkafka). */
+typedef struct ecom_props {
+    int n;
+    char **keys;
+    char **values;
+} ecom_props;
+
+typedef struct ecom_config {
+    /* common: where the services are */
+    char *brokers;
+    char *topic_prefix;
+    ecom_props kafka;    /* -X key=value, then --kafka-config FILE lines */
+    char *kafka_config;  /* properties file, read into `kafka` after parsing */
+    char *mongo_uri;
+    char *hbase;
+    char *redis;
+    bool help;
+
+    /* ecom generate */
+    uint64_t seed;
+    double scale;
+    char *end;      /* YYYY-MM-DD, empty: today */
+    char *mode;     /* backfill | live */
+    double rate;    /* live: events per second */
+    char *manifest; /* file for the ground-truth metrics, empty: none */
+    char *output;   /* NDJSON file or "-" instead of Kafka, empty: Kafka */
+    int64_t limit;  /* live: stop after this many session events, 0: run until signalled */
+    int64_t concurrency; /* live: sessions open at once */
+    bool progress;  /* force the progress line even when stderr is not a terminal */
+
+    /* positional arguments after the options */
+    int n_args;
+    char **args;
+} ecom_config;
+
+void ecom_config_free(ecom_config *cfg);
+
+#endif

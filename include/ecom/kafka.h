@@ -1,0 +1,45 @@
+/*
+ * kafka.h - librdkafka set-up and the producer every publisher uses.
+ *
+ * Client configuration is built in one place: bootstrap servers, then every -X key=value the
+ * user passed (TLS, SASL, tuning, as kcat does), each checked by librdkafka with its error text.
+ * The producer is idempotent and compressed by default; delivery reports are counted and a
+ * failed delivery is an error the caller sees at flush, never a silent loss.
+ */
+#ifndef ECOM_KAFKA_H
+#define ECOM_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "ecom/config.h"
+#include "ecom/error.h"
+
+/* Full topic name: prefix + suffix ("ecom." + "users"). */
+void ecom_topic_name(const ecom_config *cfg, const char *suffix, char *out, size_t out_size);
+
+/* A librdkafka configuration with bootstrap servers and the user's -X pairs applied over the
+ * given defaults (defaults first, so the user can override any of them). */
+rd_kafka_conf_t *ecom_kafka_conf(const ecom_config *cfg, const char *const *defaults,
+                                 ecom_error *err);
+
+typedef struct ecom_producer {
+    rd_kafka_t *rk;
+    int64_t sent;      /* produce calls accepted */
+    int64_t delivered; /* acknowledged by the broker */
+    int64_t failed;    /* delivery reports with an error */
+    int64_t bytes;     /* value bytes accepted */
+    char first_error[256];
+} ecom_producer;
+
+int ecom_producer_open(ecom_producer *p, const ecom_config *cfg, ecom_error *err);
+/* Queues one message; waits (serving delivery reports) while the local queue is full. */
+int ecom_producer_send(ecom_producer *p, const char *topic, const char *key, size_t key_len,
+                       const void *value, size_t value_len, ecom_error *err);
+/* Serves delivery reports without blocking. */
+void ecom_producer_poll(ecom_producer *p);
+/* Waits until everything queued is delivered; fails if any delivery failed. */
+int ecom_producer_flush(ecom_producer *p, int timeout_ms, ecom_error *err);
+void ecom_producer_close(ecom_producer *p);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * metrics.h - the batch computation of every business metric (SPEC section 5) in one pass.
+ *
+ * Feed it reference data (categories, products, users) and facts (transactions, session
+ * outcomes) in any order; ecom_metrics_snapshot() then joins and renders the JSON shape shared by
+ * the generator's manifest, `ecom aggregate --snapshot` and the dashboard. It is the reference
+ * the live counters are checked against.
+ *
+ * Facts are folded by their join key as they arrive (per product: units, revenue, lines; per
+ * user: orders, spend, months bought in), and joined with the reference tables only when the
+ * snapshot is taken, so memory grows with the number of products and users, not transactions,
+ * and reference data may arrive after the facts that use it. The accumulator does not
+ * de-duplicate: callers add each transaction and each session once.
+ */
+#ifndef ECOM_METRICS_H
+#define ECOM_METRICS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include "ecom/model.h"
+
+typedef struct ecom_metrics ecom_metrics;
+
+ecom_metrics *ecom_metrics_new(void);
+void ecom_metrics_free(ecom_metrics *m);
+
+/* Reference data: the latest version of an id replaces the earlier one. */
+void ecom_metrics_add_category(ecom_metrics *m, const ecom_category *c);
+void ecom_metrics_add_product(ecom_metrics *m, const ecom_product *p);
+void ecom_metrics_add_user(ecom_metrics *m, const ecom_user *u);
+
+void ecom_metrics_add_transaction(ecom_metrics *m, const ecom_transaction *t);
+/* One session's funnel outcome, by the time it started. */
+void ecom_metrics_add_session(ecom_metrics *m, ecom_time start, bool viewed, bool carted,
+                              bool converted);
+
+/* The snapshot JSON of SPEC section 5 without "pipeline" (new reference). Lists are sorted by
+ * their keys; top_products keeps the first 10 (ties by product id). */
+json_t *ecom_metrics_snapshot(const ecom_metrics *m);
+
+#define ECOM_TOP_N 10
+
+#endif

@@ -1,0 +1,584 @@
+/*
+ * codec.c - records to JSON and back (see codec.h for the contract).
+ *
+ * Encoding builds jansson objects field by field in a fixed order; jansson keeps insertion order
+ * and JSON_COMPACT removes whitespace, so bytes are reproducible. Decoding walks the object with
+ * the small typed getters below, each of which knows the field's path for its error text, then
+ * hands the record to ecom_validate() for the cross-field rules.
+ */
+#include "ecom/codec.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(6))
+
+/* ---- encoding ---------------------------------------------------------------------------- */
+
+static void set_str(json_t *o, const char *k, const char *v)
+{
+    json_object_set_new_nocheck(o, k, json_string(v));
+}
+
+static void set_int(json_t *o, const char *k, int64_t v)
+{
+    json_object_set_new_nocheck(o, k, json_integer(v));
+}
+
+static void set_time(json_t *o, const char *k, ecom_time t)
+{
+    char s[ECOM_TIME_TEXT];
+    ecom_time_format(t, s);
+    json_object_set_new_nocheck(o, k, json_string(s));
+}
+
+static void set_opt_str(json_t *o, const char *k, const char *v)
+{
+    json_object_set_new_nocheck(o, k, *v ? json_string(v) : json_null());
+}
+
+static json_t *geo_to_json(const ecom_geo *g, bool with_ip)
+{
+    json_t *o = json_object();
+    set_str(o, "city", g->city);
+    set_str(o, "state", g->state);
+    set_str(o, "country", g->country);
+    if (with_ip)
+        set_str(o, "ip_address", g->ip_address);
+    return o;
+}
+
+static json_t *category_to_json(const ecom_category *c)
+{
+    json_t *o = json_object(), *subs = json_array();
+    set_int(o, "schema_version", ECOM_SCHEMA_VERSION);
+    set_str(o, "category_id", c->category_id);
+    set_str(o, "name", c->name);
+    for (int i = 0; i < c->n_subcategories; i++) {
+        json_t *s = json_object();
+        set_str(s, "subcategory_id", c->subcategories[i].subcategory_id);
+        set_str(s, "name", c->subcategories[i].name);
+        json_object_set_new_nocheck(s, "profit_margin",
+                                    json_real(c->subcategories[i].profit_margin));
+        json_array_append_new(subs, s);
+    }
+    json_object_set_new_nocheck(o, "subcategories", subs);
+    return o;
+}
+
+static json_t *product_to_json(const ecom_product *p)
+{
+    json_t *o = json_object(), *hist = json_array();
+    set_int(o, "schema_version", ECOM_SCHEMA_VERSION);
+    set_str(o, "product_id", p->product_id);
+    set_str(o, "name", p->name);
+    set_str(o, "category_id", p->category_id);
+    set_int(o, "base_price_cents", p->base_price_cents);
+    for (int i = 0; i < p->n_prices; i++) {
+        json_t *h = json_object();
+        set_int(h, "price_cents", p->price_history[i].price_cents);
+        set_time(h, "date", p->price_history[i].date);
+        json_array_append_new(hist, h);
+    }
+    json_object_set_new_nocheck(o, "price_history", hist);
+    set_int(o, "current_stock", p->current_stock);
+    json_object_set_new_nocheck(o, "is_active", json_boolean(p->is_active));
+    set_time(o, "creation_date", p->creation_date);
+    return o;
+}
+
+static json_t *user_to_json(const ecom_user *u)
+{
+    json_t *o = json_object();
+    set_int(o, "schema_version", ECOM_SCHEMA_VERSION);
+    set_str(o, "user_id", u->user_id);
+    json_object_set_new_nocheck(o, "geo_data", geo_to_json(&u->geo_data, false));
+    set_time(o, "registration_date", u->registration_date);
+    set_time(o, "last_active", u->last_active);
+    return o;
+}
+
+static json_t *transaction_to_json(const ecom_transaction *t)
+{
+    json_t *o = json_object(), *items = json_array();
+    set_int(o, "schema_version", ECOM_SCHEMA_VERSION);
+    set_str(o, "transaction_id", t->transaction_id);
+    set_opt_str(o, "session_id", t->session_id);
+    set_str(o, "user_id", t->user_id);
+    set_time(o, "timestamp", t->timestamp);
+    for (int i = 0; i < t->n_items; i++) {
+        json_t *it = json_object();
+        set_str(it, "product_id", t->items[i].product_id);
+        set_int(it, "quantity", t->items[i].quantity);
+        set_int(it, "unit_price_cents", t->items[i].unit_price_cents);
+        set_int(it, "subtotal_cents", t->items[i].subtotal_cents);
+        json_array_append_new(items, it);
+    }
+    json_object_set_new_nocheck(o, "items", items);
+    set_int(o, "subtotal_cents", t->subtotal_cents);
+    set_int(o, "discount_cents", t->discount_cents);
+    set_int(o, "total_cents", t->total_cents);
+    set_str(o, "payment_method", t->payment_method);
+    set_str(o, "status", t->status);
+    return o;
+}
+
+static json_t *event_to_json(const ecom_session_event *ev)
+{
+    json_t *o = json_object();
+    set_int(o, "schema_version", ECOM_SCHEMA_VERSION);
+    set_str(o, "event_id", ev->event_id);
+    set_str(o, "type", ecom_event_type_name(ev->type));
+    set_str(o, "session_id", ev->session_id);
+    set_str(o, "user_id", ev->user_id);
+    set_time(o, "ts", ev->ts);
+    switch (ev->type) {
+    case ECOM_EV_SESSION_START: {
+        const ecom_session_start *s = &ev->u.start;
+        json_t *d = json_object();
+        set_str(d, "type", s->device_profile.type);
+        set_str(d, "os", s->device_profile.os);
+        set_str(d, "browser", s->device_profile.browser);
+        json_object_set_new_nocheck(o, "device_profile", d);
+        json_object_set_new_nocheck(o, "geo_data", geo_to_json(&s->geo_data, true));
+        set_str(o, "referrer", s->referrer);
+        break;
+    }
+    case ECOM_EV_PAGE_VIEW: {
+        const ecom_page_view *pv = &ev->u.page_view;
+        set_int(o, "seq", pv->seq);
+        set_str(o, "page_type", ecom_page_type_name(pv->page_type));
+        if (*pv->product_id)
+            set_str(o, "product_id", pv->product_id);
+        if (*pv->category_id)
+            set_str(o, "category_id", pv->category_id);
+        set_int(o, "view_duration", pv->view_duration);
+        break;
+    }
+    case ECOM_EV_CART_ADD:
+        set_str(o, "product_id", ev->u.cart_add.product_id);
+        set_int(o, "quantity", ev->u.cart_add.quantity);
+        set_int(o, "unit_price_cents", ev->u.cart_add.unit_price_cents);
+        break;
+    case ECOM_EV_SESSION_END: {
+        const ecom_session_end *e = &ev->u.end;
+        set_int(o, "duration_seconds", e->duration_seconds);
+        set_str(o, "conversion_status", ecom_conversion_name(e->conversion_status));
+        set_opt_str(o, "transaction_id", e->transaction_id);
+        json_t *viewed = json_array(), *cart = json_object();
+        for (int i = 0; i < e->n_viewed; i++)
+            json_array_append_new(viewed, json_string(e->viewed_products[i]));
+        for (int i = 0; i < e->n_cart; i++)
+            json_object_set_new(cart, e->cart_contents[i].product_id,
+                                json_integer(e->cart_contents[i].quantity));
+        json_object_set_new_nocheck(o, "viewed_products", viewed);
+        json_object_set_new_nocheck(o, "cart_contents", cart);
+        break;
+    }
+    }
+    return o;
+}
+
+json_t *ecom_to_json(ecom_kind kind, const void *rec)
+{
+    switch (kind) {
+    case ECOM_KIND_CATEGORY:
+        return category_to_json(rec);
+    case ECOM_KIND_PRODUCT:
+        return product_to_json(rec);
+    case ECOM_KIND_USER:
+        return user_to_json(rec);
+    case ECOM_KIND_TRANSACTION:
+        return transaction_to_json(rec);
+    case ECOM_KIND_SESSION_EVENT:
+        return event_to_json(rec);
+    default:
+        return json_object();
+    }
+}
+
+static int dump_to_buf(const char *chunk, size_t size, void *data)
+{
+    ecom_buf_append(data, chunk, size);
+    return 0;
+}
+
+void ecom_encode(ecom_kind kind, const void *rec, ecom_buf *out)
+{
+    json_t *o = ecom_to_json(kind, rec);
+    json_dump_callback(o, dump_to_buf, out, DUMP_FLAGS);
+    json_decref(o);
+}
+
+/* ---- decoding ---------------------------------------------------------------------------- */
+
+/* Where a field lives, for error texts: "items[2]" + "quantity" -> "items[2].quantity". */
+static void field_path(char *out, size_t n, const char *path, const char *key)
+{
+    if (path && *path)
+        snprintf(out, n, "%s.%s", path, key);
+    else
+        snprintf(out, n, "%s", key);
+}
+
+static int get_field(const json_t *obj, const char *path, const char *key, bool required,
+                     const json_t **out, ecom_error *err)
+{
+    const json_t *v = json_object_get(obj, key);
+    if (!v || (json_is_null(v) && !required)) {
+        *out = NULL;
+        if (!required)
+            return 0;
+        char f[128];
+        field_path(f, sizeof f, path, key);
+        return ecom_fail(err, "field '%s': missing", f);
+    }
+    *out = v;
+    return 0;
+}
+
+static int get_str(const json_t *obj, const char *path, const char *key, bool required,
+                   char *out, size_t cap, ecom_error *err)
+{
+    const json_t *v;
+    char f[128];
+    out[0] = '\0';
+    if (get_field(obj, path, key, required, &v, err))
+        return -1;
+    if (!v)
+        return 0;
+    field_path(f, sizeof f, path, key);
+    if (!json_is_string(v))
+        return ecom_fail(err, "field '%s': must be a string", f);
+    size_t len = json_string_length(v);
+    const char *s = json_string_value(v);
+    if (len >= cap)
+        return ecom_fail(err, "field '%s': longer than %zu bytes", f, cap - 1);
+    if (memchr(s, '\0', len))
+        return ecom_fail(err, "field '%s': contains a NUL character", f);
+    memcpy(out, s, len + 1);
+    return 0;
+}
+
+static int get_int(const json_t *obj, const char *path, const char *key, int64_t lo, int64_t hi,
+                   int64_t *out, ecom_error *err)
+{
+    const json_t *v;
+    char f[128];
+    if (get_field(obj, path, key, true, &v, err))
+        return -1;
+    field_path(f, sizeof f, path, key);
+    if (!json_is_integer(v))
+        return ecom_fail(err, "field '%s': must be an integer", f);
+    int64_t x = json_integer_value(v);
+    if (x < lo || x > hi)
+        return ecom_fail(err, "field '%s': must be %lld..%lld, got %lld", f, (long long)lo,
+                         (long long)hi, (long long)x);
+    *out = x;
+    return 0;
+}
+
+static int get_i32(const json_t *obj, const char *path, const char *key, int64_t lo, int64_t hi,
+                   int32_t *out, ecom_error *err)
+{
+    int64_t x;
+    if (get_int(obj, path, key, lo, hi, &x, err))
+        return -1;
+    *out = (int32_t)x;
+    return 0;
+}
+
+static int get_time(const json_t *obj, const char *path, const char *key, ecom_time *out,
+                    ecom_error *err)
+{
+    char s[64], f[128];
+    if (get_str(obj, path, key, true, s, sizeof s, err))
+        return -1;
+    field_path(f, sizeof f, path, key);
+    if (ecom_time_parse(s, out, err))
+        return ecom_fail_prefix(err, "field '%s'", f);
+    return 0;
+}
+
+static int get_array(const json_t *obj, const char *path, const char *key, size_t max,
+                     const json_t **out, ecom_error *err)
+{
+    char f[128];
+    if (get_field(obj, path, key, true, out, err))
+        return -1;
+    field_path(f, sizeof f, path, key);
+    if (!json_is_array(*out))
+        return ecom_fail(err, "field '%s': must be an array", f);
+    if (json_array_size(*out) > max)
+        return ecom_fail(err, "field '%s': more than %zu entries", f, max);
+    return 0;
+}
+
+static int get_object(const json_t *obj, const char *path, const char *key, const json_t **out,
+                      ecom_error *err)
+{
+    char f[128];
+    if (get_field(obj, path, key, true, out, err))
+        return -1;
+    field_path(f, sizeof f, path, key);
+    if (!json_is_object(*out))
+        return ecom_fail(err, "field '%s': must be an object", f);
+    return 0;
+}
+
+#define TRY(expr)                                                                                 \
+    do {                                                                                          \
+        if (expr)                                                                                 \
+            return -1;                                                                            \
+    } while (0)
+#define MAX_CENTS ((int64_t)1 << 50)
+
+static int geo_from_json(const json_t *o, const char *path, bool with_ip, ecom_geo *g,
+                         ecom_error *err)
+{
+    TRY(get_str(o, path, "city", true, g->city, sizeof g->city, err));
+    TRY(get_str(o, path, "state", true, g->state, sizeof g->state, err));
+    TRY(get_str(o, path, "country", true, g->country, sizeof g->country, err));
+    TRY(get_str(o, path, "ip_address", with_ip, g->ip_address, sizeof g->ip_address, err));
+    return 0;
+}
+
+static int category_from_json(const json_t *o, ecom_category *c, ecom_error *err)
+{
+    const json_t *subs;
+    TRY(get_str(o, "", "category_id", true, c->category_id, sizeof c->category_id, err));
+    TRY(get_str(o, "", "name", true, c->name, sizeof c->name, err));
+    TRY(get_array(o, "", "subcategories", ECOM_MAX_SUBCATEGORIES, &subs, err));
+    c->n_subcategories = (int)json_array_size(subs);
+    for (int i = 0; i < c->n_subcategories; i++) {
+        const json_t *s = json_array_get(subs, (size_t)i);
+        ecom_subcategory *sc = &c->subcategories[i];
+        char path[64];
+        snprintf(path, sizeof path, "subcategories[%d]", i);
+        if (!json_is_object(s))
+            return ecom_fail(err, "field '%s': must be an object", path);
+        TRY(get_str(s, path, "subcategory_id", true, sc->subcategory_id,
+                    sizeof sc->subcategory_id, err));
+        TRY(get_str(s, path, "name", true, sc->name, sizeof sc->name, err));
+        const json_t *m;
+        TRY(get_field(s, path, "profit_margin", true, &m, err));
+        if (!json_is_number(m))
+            return ecom_fail(err, "field '%s.profit_margin': must be a number", path);
+        sc->profit_margin = json_number_value(m);
+    }
+    return 0;
+}
+
+static int product_from_json(const json_t *o, ecom_product *p, ecom_error *err)
+{
+    const json_t *hist, *active;
+    TRY(get_str(o, "", "product_id", true, p->product_id, sizeof p->product_id, err));
+    TRY(get_str(o, "", "name", true, p->name, sizeof p->name, err));
+    TRY(get_str(o, "", "category_id", true, p->category_id, sizeof p->category_id, err));
+    TRY(get_int(o, "", "base_price_cents", 1, MAX_CENTS, &p->base_price_cents, err));
+    TRY(get_array(o, "", "price_history", ECOM_MAX_PRICES, &hist, err));
+    p->n_prices = (int)json_array_size(hist);
+    for (int i = 0; i < p->n_prices; i++) {
+        const json_t *h = json_array_get(hist, (size_t)i);
+        char path[64];
+        snprintf(path, sizeof path, "price_history[%d]", i);
+        if (!json_is_object(h))
+            return ecom_fail(err, "field '%s': must be an object", path);
+        TRY(get_int(h, path, "price_cents", 1, MAX_CENTS, &p->price_history[i].price_cents, err));
+        TRY(get_time(h, path, "date", &p->price_history[i].date, err));
+    }
+    TRY(get_i32(o, "", "current_stock", 0, INT32_MAX, &p->current_stock, err));
+    TRY(get_field(o, "", "is_active", true, &active, err));
+    if (!json_is_boolean(active))
+        return ecom_fail(err, "field 'is_active': must be true or false");
+    p->is_active = json_is_true(active);
+    TRY(get_time(o, "", "creation_date", &p->creation_date, err));
+    return 0;
+}
+
+static int user_from_json(const json_t *o, ecom_user *u, ecom_error *err)
+{
+    const json_t *geo;
+    TRY(get_str(o, "", "user_id", true, u->user_id, sizeof u->user_id, err));
+    TRY(get_object(o, "", "geo_data", &geo, err));
+    TRY(geo_from_json(geo, "geo_data", false, &u->geo_data, err));
+    TRY(get_time(o, "", "registration_date", &u->registration_date, err));
+    TRY(get_time(o, "", "last_active", &u->last_active, err));
+    return 0;
+}
+
+static int transaction_from_json(const json_t *o, ecom_transaction *t, ecom_error *err)
+{
+    const json_t *items;
+    TRY(get_str(o, "", "transaction_id", true, t->transaction_id, sizeof t->transaction_id, err));
+    TRY(get_str(o, "", "session_id", false, t->session_id, sizeof t->session_id, err));
+    TRY(get_str(o, "", "user_id", true, t->user_id, sizeof t->user_id, err));
+    TRY(get_time(o, "", "timestamp", &t->timestamp, err));
+    TRY(get_array(o, "", "items", ECOM_MAX_ITEMS, &items, err));
+    t->n_items = (int)json_array_size(items);
+    for (int i = 0; i < t->n_items; i++) {
+        const json_t *it = json_array_get(items, (size_t)i);
+        ecom_item *x = &t->items[i];
+        char path[64];
+        snprintf(path, sizeof path, "items[%d]", i);
+        if (!json_is_object(it))
+            return ecom_fail(err, "field '%s': must be an object", path);
+        TRY(get_str(it, path, "product_id", true, x->product_id, sizeof x->product_id, err));
+        TRY(get_i32(it, path, "quantity", 1, ECOM_MAX_QUANTITY, &x->quantity, err));
+        TRY(get_int(it, path, "unit_price_cents", 1, MAX_CENTS, &x->unit_price_cents, err));
+        TRY(get_int(it, path, "subtotal_cents", 0, MAX_CENTS, &x->subtotal_cents, err));
+    }
+    TRY(get_int(o, "", "subtotal_cents", 0, MAX_CENTS, &t->subtotal_cents, err));
+    TRY(get_int(o, "", "discount_cents", 0, MAX_CENTS, &t->discount_cents, err));
+    TRY(get_int(o, "", "total_cents", 0, MAX_CENTS, &t->total_cents, err));
+    TRY(get_str(o, "", "payment_method", true, t->payment_method, sizeof t->payment_method, err));
+    TRY(get_str(o, "", "status", true, t->status, sizeof t->status, err));
+    return 0;
+}
+
+static int session_start_from_json(const json_t *o, ecom_session_start *s, ecom_error *err)
+{
+    const json_t *dev, *geo;
+    TRY(get_object(o, "", "device_profile", &dev, err));
+    TRY(get_str(dev, "device_profile", "type", true, s->device_profile.type,
+                sizeof s->device_profile.type, err));
+    TRY(get_str(dev, "device_profile", "os", true, s->device_profile.os,
+                sizeof s->device_profile.os, err));
+    TRY(get_str(dev, "device_profile", "browser", true, s->device_profile.browser,
+                sizeof s->device_profile.browser, err));
+    TRY(get_object(o, "", "geo_data", &geo, err));
+    TRY(geo_from_json(geo, "geo_data", true, &s->geo_data, err));
+    TRY(get_str(o, "", "referrer", true, s->referrer, sizeof s->referrer, err));
+    return 0;
+}
+
+static int page_view_from_json(const json_t *o, ecom_page_view *pv, ecom_error *err)
+{
+    char page[ECOM_WORD_MAX];
+    TRY(get_i32(o, "", "seq", 1, 100000, &pv->seq, err));
+    TRY(get_str(o, "", "page_type", true, page, sizeof page, err));
+    if (ecom_page_type_from_name(page, &pv->page_type))
+        return ecom_fail(err, "field 'page_type': unknown page type '%s'", page);
+    TRY(get_str(o, "", "product_id", false, pv->product_id, sizeof pv->product_id, err));
+    TRY(get_str(o, "", "category_id", false, pv->category_id, sizeof pv->category_id, err));
+    TRY(get_i32(o, "", "view_duration", 0, 86400, &pv->view_duration, err));
+    return 0;
+}
+
+static int session_end_from_json(const json_t *o, ecom_session_end *e, ecom_error *err)
+{
+    char status[ECOM_WORD_MAX];
+    const json_t *viewed, *cart;
+    TRY(get_i32(o, "", "duration_seconds", 0, 7 * 86400, &e->duration_seconds, err));
+    TRY(get_str(o, "", "conversion_status", true, status, sizeof status, err));
+    if (ecom_conversion_from_name(status, &e->conversion_status))
+        return ecom_fail(err, "field 'conversion_status': '%s' is not converted|abandoned|browsed",
+                         status);
+    TRY(get_str(o, "", "transaction_id", false, e->transaction_id, sizeof e->transaction_id,
+                err));
+    TRY(get_array(o, "", "viewed_products", ECOM_MAX_VIEWED, &viewed, err));
+    e->n_viewed = (int)json_array_size(viewed);
+    for (int i = 0; i < e->n_viewed; i++) {
+        const json_t *v = json_array_get(viewed, (size_t)i);
+        if (!json_is_string(v) || json_string_length(v) >= ECOM_ID_MAX)
+            return ecom_fail(err, "field 'viewed_products[%d]': must be a product id string", i);
+        memcpy(e->viewed_products[i], json_string_value(v), json_string_length(v) + 1);
+    }
+    TRY(get_object(o, "", "cart_contents", &cart, err));
+    if (json_object_size(cart) > ECOM_MAX_ITEMS)
+        return ecom_fail(err, "field 'cart_contents': more than %d products", ECOM_MAX_ITEMS);
+    e->n_cart = 0;
+    const char *key;
+    const json_t *q;
+    json_object_foreach((json_t *)cart, key, q)
+    {
+        ecom_cart_line *line = &e->cart_contents[e->n_cart++];
+        if (strlen(key) >= ECOM_ID_MAX)
+            return ecom_fail(err, "field 'cart_contents': key longer than %d bytes",
+                             ECOM_ID_MAX - 1);
+        strcpy(line->product_id, key);
+        if (!json_is_integer(q))
+            return ecom_fail(err, "field 'cart_contents.%s': must be an integer", key);
+        json_int_t qv = json_integer_value(q);
+        line->quantity = (qv < INT32_MIN || qv > INT32_MAX) ? -1 : (int32_t)qv;
+    }
+    return 0;
+}
+
+static int event_from_json(const json_t *o, ecom_session_event *ev, ecom_error *err)
+{
+    char type[ECOM_WORD_MAX];
+    TRY(get_str(o, "", "event_id", true, ev->event_id, sizeof ev->event_id, err));
+    TRY(get_str(o, "", "type", true, type, sizeof type, err));
+    if (ecom_event_type_from_name(type, &ev->type))
+        return ecom_fail(err, "field 'type': unknown event type '%s'", type);
+    TRY(get_str(o, "", "session_id", true, ev->session_id, sizeof ev->session_id, err));
+    TRY(get_str(o, "", "user_id", true, ev->user_id, sizeof ev->user_id, err));
+    TRY(get_time(o, "", "ts", &ev->ts, err));
+    switch (ev->type) {
+    case ECOM_EV_SESSION_START:
+        return session_start_from_json(o, &ev->u.start, err);
+    case ECOM_EV_PAGE_VIEW:
+        return page_view_from_json(o, &ev->u.page_view, err);
+    case ECOM_EV_CART_ADD:
+        TRY(get_str(o, "", "product_id", true, ev->u.cart_add.product_id,
+                    sizeof ev->u.cart_add.product_id, err));
+        TRY(get_i32(o, "", "quantity", 1, ECOM_MAX_QUANTITY, &ev->u.cart_add.quantity, err));
+        return get_int(o, "", "unit_price_cents", 1, MAX_CENTS, &ev->u.cart_add.unit_price_cents,
+                       err);
+    case ECOM_EV_SESSION_END:
+        return session_end_from_json(o, &ev->u.end, err);
+    }
+    return ecom_fail(err, "field 'type': unknown event type '%s'", type);
+}
+
+int ecom_record_from_json(ecom_kind kind, const json_t *obj, ecom_record *out, ecom_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->kind = kind;
+    if (!json_is_object(obj))
+        return ecom_fail(err, "message is not a JSON object");
+    int64_t version;
+    TRY(get_int(obj, "", "schema_version", 1, ECOM_SCHEMA_VERSION, &version, err));
+    int rc;
+    switch (kind) {
+    case ECOM_KIND_CATEGORY:
+        rc = category_from_json(obj, &out->u.category, err);
+        break;
+    case ECOM_KIND_PRODUCT:
+        rc = product_from_json(obj, &out->u.product, err);
+        break;
+    case ECOM_KIND_USER:
+        rc = user_from_json(obj, &out->u.user, err);
+        break;
+    case ECOM_KIND_TRANSACTION:
+        rc = transaction_from_json(obj, &out->u.transaction, err);
+        break;
+    case ECOM_KIND_SESSION_EVENT:
+        rc = event_from_json(obj, &out->u.event, err);
+        break;
+    default:
+        return ecom_fail(err, "unknown record kind %d", (int)kind);
+    }
+    if (rc)
+        return -1;
+    return ecom_validate(kind, &out->u, err);
+}
+
+int ecom_record_decode(ecom_kind kind, const char *data, size_t len, ecom_record *out,
+                       ecom_error *err)
+{
+    if (len > ECOM_MAX_MESSAGE)
+        return ecom_fail(err, "message is %zu bytes, over the %d byte limit", len,
+                         ECOM_MAX_MESSAGE);
+    if (len == 0)
+        return ecom_fail(err, "message is empty");
+    json_error_t jerr;
+    json_t *obj = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!obj)
+        return ecom_fail(err, "not valid JSON at line %d column %d: %s", jerr.line, jerr.column,
+                         jerr.text);
+    int rc = ecom_record_from_json(kind, obj, out, err);
+    json_decref(obj);
+    return rc;
+}

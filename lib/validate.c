@@ -1,0 +1,378 @@
+/*
+ * validate.c - what a well-formed record is: id shapes, enumerations, ranges and the arithmetic
+ * that ties money fields together.
+ *
+ * The codec calls ecom_validate() after decoding, so every consumer sees only records
+ * that pass these checks; the generator asserts them on what it produces, so the rules and the
+ * data cannot drift apart. Messages name the field and the rule, as they end up in dead-letter
+ * headers.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include "ecom/codec.h"
+#include "ecom/model.h"
+
+static const char *const kind_topics[ECOM_KIND_COUNT] = {
+    "categories", "products", "users", "transactions", "session_events",
+};
+
+static const char *const event_type_names[] = {"session_start", "page_view", "cart_add",
+                                               "session_end"};
+static const char *const page_type_names[ECOM_PAGE_COUNT] = {
+    "home", "search", "category_listing", "product_detail", "cart", "checkout", "confirmation"};
+static const char *const conversion_names[] = {"converted", "abandoned", "browsed"};
+
+static const char *const device_types[] = {"mobile", "desktop", "tablet", NULL};
+static const char *const device_oses[] = {"iOS", "Android", "Windows", "macOS", NULL};
+static const char *const browsers[] = {"Chrome", "Safari", "Firefox", "Edge", NULL};
+static const char *const referrers[] = {"direct", "email", "social", "search_engine", "affiliate",
+                                        NULL};
+static const char *const payment_methods[] = {"credit_card", "debit_card", "paypal", "apple_pay",
+                                              "google_pay", "bank_transfer", NULL};
+static const char *const statuses[] = {"completed", "processing", "shipped", "delivered", NULL};
+
+const char *ecom_kind_topic(ecom_kind kind)
+{
+    return kind < ECOM_KIND_COUNT ? kind_topics[kind] : "unknown";
+}
+
+const char *ecom_key(ecom_kind kind, const void *rec)
+{
+    switch (kind) {
+    case ECOM_KIND_CATEGORY:
+        return ((const ecom_category *)rec)->category_id;
+    case ECOM_KIND_PRODUCT:
+        return ((const ecom_product *)rec)->product_id;
+    case ECOM_KIND_USER:
+        return ((const ecom_user *)rec)->user_id;
+    case ECOM_KIND_TRANSACTION:
+        return ((const ecom_transaction *)rec)->user_id;
+    case ECOM_KIND_SESSION_EVENT:
+        return ((const ecom_session_event *)rec)->user_id;
+    default:
+        return "";
+    }
+}
+
+static int name_lookup(const char *const *names, int n, const char *s)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], s) == 0)
+            return i;
+    return -1;
+}
+
+const char *ecom_event_type_name(ecom_event_type t)
+{
+    return event_type_names[t];
+}
+
+int ecom_event_type_from_name(const char *s, ecom_event_type *out)
+{
+    int i = name_lookup(event_type_names, 4, s);
+    if (i < 0)
+        return -1;
+    *out = (ecom_event_type)i;
+    return 0;
+}
+
+const char *ecom_page_type_name(ecom_page_type t)
+{
+    return page_type_names[t];
+}
+
+int ecom_page_type_from_name(const char *s, ecom_page_type *out)
+{
+    int i = name_lookup(page_type_names, ECOM_PAGE_COUNT, s);
+    if (i < 0)
+        return -1;
+    *out = (ecom_page_type)i;
+    return 0;
+}
+
+const char *ecom_conversion_name(ecom_conversion c)
+{
+    return conversion_names[c];
+}
+
+int ecom_conversion_from_name(const char *s, ecom_conversion *out)
+{
+    int i = name_lookup(conversion_names, 3, s);
+    if (i < 0)
+        return -1;
+    *out = (ecom_conversion)i;
+    return 0;
+}
+
+/* "<prefix><digits>" with at least min_digits digits. */
+static bool id_shape(const char *s, const char *prefix, int min_digits)
+{
+    size_t p = strlen(prefix);
+    if (strncmp(s, prefix, p) != 0)
+        return false;
+    int n = 0;
+    for (s += p; *s; s++, n++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return n >= min_digits;
+}
+
+static int check_id(const char *field, const char *value, const char *prefix, int min_digits,
+                    const char *example, ecom_error *err)
+{
+    if (!id_shape(value, prefix, min_digits))
+        return ecom_fail(err, "field '%s': '%.40s' is not an id of the form %s", field, value,
+                         example);
+    return 0;
+}
+
+static int check_word(const char *field, const char *value, const char *const *allowed,
+                      ecom_error *err)
+{
+    for (int i = 0; allowed[i]; i++)
+        if (strcmp(allowed[i], value) == 0)
+            return 0;
+    char list[256] = "";
+    for (int i = 0; allowed[i]; i++) {
+        strncat(list, i ? "|" : "", sizeof list - strlen(list) - 1);
+        strncat(list, allowed[i], sizeof list - strlen(list) - 1);
+    }
+    return ecom_fail(err, "field '%s': '%.40s' is not one of %s", field, value, list);
+}
+
+static int check_nonempty(const char *field, const char *value, ecom_error *err)
+{
+    if (!*value)
+        return ecom_fail(err, "field '%s': must not be empty", field);
+    return 0;
+}
+
+#define CHECK(expr)                                                                               \
+    do {                                                                                          \
+        if (expr)                                                                                 \
+            return -1;                                                                            \
+    } while (0)
+
+static int validate_category(const ecom_category *c, ecom_error *err)
+{
+    CHECK(check_id("category_id", c->category_id, "cat_", 3, "cat_000", err));
+    CHECK(check_nonempty("name", c->name, err));
+    if (c->n_subcategories < 1 || c->n_subcategories > ECOM_MAX_SUBCATEGORIES)
+        return ecom_fail(err, "field 'subcategories': must have 1..%d entries, has %d",
+                         ECOM_MAX_SUBCATEGORIES, c->n_subcategories);
+    for (int i = 0; i < c->n_subcategories; i++) {
+        const ecom_subcategory *s = &c->subcategories[i];
+        char field[64];
+        snprintf(field, sizeof field, "subcategories[%d].subcategory_id", i);
+        if (strncmp(s->subcategory_id, "sub_", 4) != 0 || strlen(s->subcategory_id) < 10 ||
+            s->subcategory_id[7] != '_')
+            return ecom_fail(err, "field '%s': '%.40s' is not an id of the form sub_000_00",
+                             field, s->subcategory_id);
+        snprintf(field, sizeof field, "subcategories[%d].name", i);
+        CHECK(check_nonempty(field, s->name, err));
+        if (!(s->profit_margin >= 0.0 && s->profit_margin <= 1.0))
+            return ecom_fail(err, "field 'subcategories[%d].profit_margin': must be 0..1, got %g",
+                             i, s->profit_margin);
+    }
+    return 0;
+}
+
+static int validate_product(const ecom_product *p, ecom_error *err)
+{
+    CHECK(check_id("product_id", p->product_id, "prod_", 5, "prod_00000", err));
+    CHECK(check_nonempty("name", p->name, err));
+    CHECK(check_id("category_id", p->category_id, "cat_", 3, "cat_000", err));
+    if (p->n_prices < 1 || p->n_prices > ECOM_MAX_PRICES)
+        return ecom_fail(err, "field 'price_history': must have 1..%d entries, has %d",
+                         ECOM_MAX_PRICES, p->n_prices);
+    for (int i = 0; i < p->n_prices; i++) {
+        if (p->price_history[i].price_cents <= 0)
+            return ecom_fail(err, "field 'price_history[%d].price_cents': must be > 0, got %lld",
+                             i, (long long)p->price_history[i].price_cents);
+        if (i && p->price_history[i].date < p->price_history[i - 1].date)
+            return ecom_fail(err, "field 'price_history[%d].date': not sorted by date", i);
+    }
+    if (p->base_price_cents != p->price_history[p->n_prices - 1].price_cents)
+        return ecom_fail(err,
+                         "field 'base_price_cents': %lld is not the latest price_history price "
+                         "%lld",
+                         (long long)p->base_price_cents,
+                         (long long)p->price_history[p->n_prices - 1].price_cents);
+    if (p->current_stock < 0)
+        return ecom_fail(err, "field 'current_stock': must be >= 0, got %d", p->current_stock);
+    return 0;
+}
+
+static int validate_geo(const char *prefix, const ecom_geo *g, ecom_error *err)
+{
+    char field[64];
+    snprintf(field, sizeof field, "%s.city", prefix);
+    CHECK(check_nonempty(field, g->city, err));
+    snprintf(field, sizeof field, "%s.state", prefix);
+    CHECK(check_nonempty(field, g->state, err));
+    snprintf(field, sizeof field, "%s.country", prefix);
+    CHECK(check_nonempty(field, g->country, err));
+    return 0;
+}
+
+static int validate_user(const ecom_user *u, ecom_error *err)
+{
+    CHECK(check_id("user_id", u->user_id, "user_", 6, "user_000000", err));
+    CHECK(validate_geo("geo_data", &u->geo_data, err));
+    if (u->last_active < u->registration_date)
+        return ecom_fail(err, "field 'last_active': before registration_date");
+    return 0;
+}
+
+static int check_quantity(const char *field, int32_t q, ecom_error *err)
+{
+    if (q < 1 || q > ECOM_MAX_QUANTITY)
+        return ecom_fail(err, "field '%s': must be 1..%d, got %d", field, ECOM_MAX_QUANTITY, q);
+    return 0;
+}
+
+static int validate_transaction(const ecom_transaction *t, ecom_error *err)
+{
+    CHECK(check_id("transaction_id", t->transaction_id, "txn_", 8, "txn_00000000", err));
+    if (*t->session_id)
+        CHECK(check_id("session_id", t->session_id, "sess_", 8, "sess_00000000", err));
+    CHECK(check_id("user_id", t->user_id, "user_", 6, "user_000000", err));
+    if (t->n_items < 1 || t->n_items > ECOM_MAX_ITEMS)
+        return ecom_fail(err, "field 'items': must have 1..%d entries, has %d", ECOM_MAX_ITEMS,
+                         t->n_items);
+    ecom_cents sum = 0;
+    for (int i = 0; i < t->n_items; i++) {
+        const ecom_item *it = &t->items[i];
+        char field[64];
+        snprintf(field, sizeof field, "items[%d].product_id", i);
+        CHECK(check_id(field, it->product_id, "prod_", 5, "prod_00000", err));
+        snprintf(field, sizeof field, "items[%d].quantity", i);
+        CHECK(check_quantity(field, it->quantity, err));
+        if (it->unit_price_cents <= 0)
+            return ecom_fail(err, "field 'items[%d].unit_price_cents': must be > 0, got %lld", i,
+                             (long long)it->unit_price_cents);
+        if (it->subtotal_cents != it->unit_price_cents * it->quantity)
+            return ecom_fail(err,
+                             "field 'items[%d].subtotal_cents': %lld is not quantity x "
+                             "unit_price_cents = %lld",
+                             i, (long long)it->subtotal_cents,
+                             (long long)(it->unit_price_cents * it->quantity));
+        sum += it->subtotal_cents;
+    }
+    if (t->subtotal_cents != sum)
+        return ecom_fail(err, "field 'subtotal_cents': %lld is not the sum of items, %lld",
+                         (long long)t->subtotal_cents, (long long)sum);
+    if (t->discount_cents < 0 || t->discount_cents > t->subtotal_cents)
+        return ecom_fail(err, "field 'discount_cents': must be 0..subtotal_cents, got %lld",
+                         (long long)t->discount_cents);
+    if (t->total_cents != t->subtotal_cents - t->discount_cents)
+        return ecom_fail(err, "field 'total_cents': %lld is not subtotal - discount = %lld",
+                         (long long)t->total_cents,
+                         (long long)(t->subtotal_cents - t->discount_cents));
+    CHECK(check_word("payment_method", t->payment_method, payment_methods, err));
+    CHECK(check_word("status", t->status, statuses, err));
+    return 0;
+}
+
+static int validate_page_view(const ecom_page_view *pv, ecom_error *err)
+{
+    if (pv->seq < 1)
+        return ecom_fail(err, "field 'seq': must be >= 1, got %d", pv->seq);
+    if (pv->view_duration < 0)
+        return ecom_fail(err, "field 'view_duration': must be >= 0, got %d", pv->view_duration);
+    bool wants_product = pv->page_type == ECOM_PAGE_PRODUCT_DETAIL;
+    bool wants_category = wants_product || pv->page_type == ECOM_PAGE_CATEGORY_LISTING;
+    if (wants_product)
+        CHECK(check_id("product_id", pv->product_id, "prod_", 5, "prod_00000", err));
+    else if (*pv->product_id)
+        return ecom_fail(err, "field 'product_id': only product_detail pages name a product");
+    if (wants_category)
+        CHECK(check_id("category_id", pv->category_id, "cat_", 3, "cat_000", err));
+    else if (*pv->category_id)
+        return ecom_fail(err, "field 'category_id': not expected on a %s page",
+                         ecom_page_type_name(pv->page_type));
+    return 0;
+}
+
+static int validate_session_end(const ecom_session_end *e, ecom_error *err)
+{
+    if (e->duration_seconds < 0)
+        return ecom_fail(err, "field 'duration_seconds': must be >= 0, got %d",
+                         e->duration_seconds);
+    bool converted = e->conversion_status == ECOM_CONV_CONVERTED;
+    if (converted)
+        CHECK(check_id("transaction_id", e->transaction_id, "txn_", 8, "txn_00000000", err));
+    else if (*e->transaction_id)
+        return ecom_fail(err, "field 'transaction_id': only a converted session has one");
+    for (int i = 0; i < e->n_viewed; i++) {
+        char field[64];
+        snprintf(field, sizeof field, "viewed_products[%d]", i);
+        CHECK(check_id(field, e->viewed_products[i], "prod_", 5, "prod_00000", err));
+    }
+    for (int i = 0; i < e->n_cart; i++) {
+        char field[80];
+        snprintf(field, sizeof field, "cart_contents.%s", e->cart_contents[i].product_id);
+        CHECK(check_id("cart_contents", e->cart_contents[i].product_id, "prod_", 5, "prod_00000",
+                       err));
+        CHECK(check_quantity(field, e->cart_contents[i].quantity, err));
+    }
+    if (e->conversion_status == ECOM_CONV_BROWSED && e->n_cart)
+        return ecom_fail(err, "field 'conversion_status': browsed, but the cart is not empty");
+    if (e->conversion_status != ECOM_CONV_BROWSED && !e->n_cart)
+        return ecom_fail(err, "field 'conversion_status': %s, but the cart is empty",
+                         ecom_conversion_name(e->conversion_status));
+    return 0;
+}
+
+static int validate_event(const ecom_session_event *ev, ecom_error *err)
+{
+    CHECK(check_id("session_id", ev->session_id, "sess_", 8, "sess_00000000", err));
+    CHECK(check_id("user_id", ev->user_id, "user_", 6, "user_000000", err));
+    size_t sl = strlen(ev->session_id);
+    if (strncmp(ev->event_id, ev->session_id, sl) != 0 || ev->event_id[sl] != '-' ||
+        !id_shape(ev->event_id + sl + 1, "", 1))
+        return ecom_fail(err, "field 'event_id': '%.40s' is not of the form <session_id>-<n>",
+                         ev->event_id);
+    switch (ev->type) {
+    case ECOM_EV_SESSION_START:
+        CHECK(check_word("device_profile.type", ev->u.start.device_profile.type, device_types,
+                         err));
+        CHECK(check_word("device_profile.os", ev->u.start.device_profile.os, device_oses, err));
+        CHECK(check_word("device_profile.browser", ev->u.start.device_profile.browser, browsers,
+                         err));
+        CHECK(validate_geo("geo_data", &ev->u.start.geo_data, err));
+        CHECK(check_word("referrer", ev->u.start.referrer, referrers, err));
+        return 0;
+    case ECOM_EV_PAGE_VIEW:
+        return validate_page_view(&ev->u.page_view, err);
+    case ECOM_EV_CART_ADD:
+        CHECK(check_id("product_id", ev->u.cart_add.product_id, "prod_", 5, "prod_00000", err));
+        CHECK(check_quantity("quantity", ev->u.cart_add.quantity, err));
+        if (ev->u.cart_add.unit_price_cents <= 0)
+            return ecom_fail(err, "field 'unit_price_cents': must be > 0, got %lld",
+                             (long long)ev->u.cart_add.unit_price_cents);
+        return 0;
+    case ECOM_EV_SESSION_END:
+        return validate_session_end(&ev->u.end, err);
+    }
+    return ecom_fail(err, "field 'type': unknown event type %d", (int)ev->type);
+}
+
+int ecom_validate(ecom_kind kind, const void *rec, ecom_error *err)
+{
+    switch (kind) {
+    case ECOM_KIND_CATEGORY:
+        return validate_category(rec, err);
+    case ECOM_KIND_PRODUCT:
+        return validate_product(rec, err);
+    case ECOM_KIND_USER:
+        return validate_user(rec, err);
+    case ECOM_KIND_TRANSACTION:
+        return validate_transaction(rec, err);
+    case ECOM_KIND_SESSION_EVENT:
+        return validate_event(rec, err);
+    default:
+        return ecom_fail(err, "unknown record kind %d", (int)kind);
+    }
+}
