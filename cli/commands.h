@@ -20,5 +20,6 @@ typedef struct ecom_command {
 } ecom_command;
 
 extern const ecom_command ecom_cmd_generate;
+extern const ecom_command ecom_cmd_init;
 
 #endif

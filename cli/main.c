@@ -11,6 +11,7 @@
 #include "ecom/error.h"
 
 static const ecom_command *const commands[] = {
+    &ecom_cmd_init,
     &ecom_cmd_generate,
     NULL,
 };

@@ -1,213 +1,193 @@
 /*
  * codec.c - records to JSON and back (see codec.h for the contract).
  *
- * Encoding builds jansson objects field by field in a fixed order; jansson keeps insertion order
- * and JSON_COMPACT removes whitespace, so bytes are reproducible. Decoding walks the object with
- * the small typed getters below, each of which knows the field's path for its error text, then
- * hands the record to ecom_validate() for the cross-field rules.
+ * Encoding streams fields in a fixed order through the JSON writer (jsonw.h), so bytes are
+ * reproducible and no document tree is built per message. Decoding parses with jansson, walks
+ * the object with the small typed getters below, each of which knows the field's path for its
+ * error text, then hands the record to ecom_validate() for the cross-field rules.
  */
 #include "ecom/codec.h"
+#include "ecom/jsonw.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(6))
-
 /* ---- encoding ---------------------------------------------------------------------------- */
 
-static void set_str(json_t *o, const char *k, const char *v)
+static void geo_write(jw *w, const char *key, const ecom_geo *g, bool with_ip)
 {
-    json_object_set_new_nocheck(o, k, json_string(v));
-}
-
-static void set_int(json_t *o, const char *k, int64_t v)
-{
-    json_object_set_new_nocheck(o, k, json_integer(v));
-}
-
-static void set_time(json_t *o, const char *k, ecom_time t)
-{
-    char s[ECOM_TIME_TEXT];
-    ecom_time_format(t, s);
-    json_object_set_new_nocheck(o, k, json_string(s));
-}
-
-static void set_opt_str(json_t *o, const char *k, const char *v)
-{
-    json_object_set_new_nocheck(o, k, *v ? json_string(v) : json_null());
-}
-
-static json_t *geo_to_json(const ecom_geo *g, bool with_ip)
-{
-    json_t *o = json_object();
-    set_str(o, "city", g->city);
-    set_str(o, "state", g->state);
-    set_str(o, "country", g->country);
+    jw_key(w, key);
+    jw_begin_object(w);
+    jw_kv_string(w, "city", g->city);
+    jw_kv_string(w, "state", g->state);
+    jw_kv_string(w, "country", g->country);
     if (with_ip)
-        set_str(o, "ip_address", g->ip_address);
-    return o;
+        jw_kv_string(w, "ip_address", g->ip_address);
+    jw_end_object(w);
 }
 
-static json_t *category_to_json(const ecom_category *c)
+static void category_write(jw *w, const ecom_category *c)
 {
-    json_t *o = json_object(), *subs = json_array();
-    set_int(o, "schema_version", ECOM_SCHEMA_VERSION);
-    set_str(o, "category_id", c->category_id);
-    set_str(o, "name", c->name);
+    jw_kv_string(w, "category_id", c->category_id);
+    jw_kv_string(w, "name", c->name);
+    jw_key(w, "subcategories");
+    jw_begin_array(w);
     for (int i = 0; i < c->n_subcategories; i++) {
-        json_t *s = json_object();
-        set_str(s, "subcategory_id", c->subcategories[i].subcategory_id);
-        set_str(s, "name", c->subcategories[i].name);
-        json_object_set_new_nocheck(s, "profit_margin",
-                                    json_real(c->subcategories[i].profit_margin));
-        json_array_append_new(subs, s);
+        jw_begin_object(w);
+        jw_kv_string(w, "subcategory_id", c->subcategories[i].subcategory_id);
+        jw_kv_string(w, "name", c->subcategories[i].name);
+        jw_key(w, "profit_margin");
+        jw_real(w, c->subcategories[i].profit_margin);
+        jw_end_object(w);
     }
-    json_object_set_new_nocheck(o, "subcategories", subs);
-    return o;
+    jw_end_array(w);
 }
 
-static json_t *product_to_json(const ecom_product *p)
+static void product_write(jw *w, const ecom_product *p)
 {
-    json_t *o = json_object(), *hist = json_array();
-    set_int(o, "schema_version", ECOM_SCHEMA_VERSION);
-    set_str(o, "product_id", p->product_id);
-    set_str(o, "name", p->name);
-    set_str(o, "category_id", p->category_id);
-    set_int(o, "base_price_cents", p->base_price_cents);
+    jw_kv_string(w, "product_id", p->product_id);
+    jw_kv_string(w, "name", p->name);
+    jw_kv_string(w, "category_id", p->category_id);
+    jw_kv_int(w, "base_price_cents", p->base_price_cents);
+    jw_key(w, "price_history");
+    jw_begin_array(w);
     for (int i = 0; i < p->n_prices; i++) {
-        json_t *h = json_object();
-        set_int(h, "price_cents", p->price_history[i].price_cents);
-        set_time(h, "date", p->price_history[i].date);
-        json_array_append_new(hist, h);
+        jw_begin_object(w);
+        jw_kv_int(w, "price_cents", p->price_history[i].price_cents);
+        jw_kv_time(w, "date", p->price_history[i].date);
+        jw_end_object(w);
     }
-    json_object_set_new_nocheck(o, "price_history", hist);
-    set_int(o, "current_stock", p->current_stock);
-    json_object_set_new_nocheck(o, "is_active", json_boolean(p->is_active));
-    set_time(o, "creation_date", p->creation_date);
-    return o;
+    jw_end_array(w);
+    jw_kv_int(w, "current_stock", p->current_stock);
+    jw_key(w, "is_active");
+    jw_bool(w, p->is_active);
+    jw_kv_time(w, "creation_date", p->creation_date);
 }
 
-static json_t *user_to_json(const ecom_user *u)
+static void user_write(jw *w, const ecom_user *u)
 {
-    json_t *o = json_object();
-    set_int(o, "schema_version", ECOM_SCHEMA_VERSION);
-    set_str(o, "user_id", u->user_id);
-    json_object_set_new_nocheck(o, "geo_data", geo_to_json(&u->geo_data, false));
-    set_time(o, "registration_date", u->registration_date);
-    set_time(o, "last_active", u->last_active);
-    return o;
+    jw_kv_string(w, "user_id", u->user_id);
+    geo_write(w, "geo_data", &u->geo_data, false);
+    jw_kv_time(w, "registration_date", u->registration_date);
+    jw_kv_time(w, "last_active", u->last_active);
 }
 
-static json_t *transaction_to_json(const ecom_transaction *t)
+static void transaction_write(jw *w, const ecom_transaction *t)
 {
-    json_t *o = json_object(), *items = json_array();
-    set_int(o, "schema_version", ECOM_SCHEMA_VERSION);
-    set_str(o, "transaction_id", t->transaction_id);
-    set_opt_str(o, "session_id", t->session_id);
-    set_str(o, "user_id", t->user_id);
-    set_time(o, "timestamp", t->timestamp);
+    jw_kv_string(w, "transaction_id", t->transaction_id);
+    jw_kv_opt_string(w, "session_id", t->session_id);
+    jw_kv_string(w, "user_id", t->user_id);
+    jw_kv_time(w, "timestamp", t->timestamp);
+    jw_key(w, "items");
+    jw_begin_array(w);
     for (int i = 0; i < t->n_items; i++) {
-        json_t *it = json_object();
-        set_str(it, "product_id", t->items[i].product_id);
-        set_int(it, "quantity", t->items[i].quantity);
-        set_int(it, "unit_price_cents", t->items[i].unit_price_cents);
-        set_int(it, "subtotal_cents", t->items[i].subtotal_cents);
-        json_array_append_new(items, it);
+        jw_begin_object(w);
+        jw_kv_string(w, "product_id", t->items[i].product_id);
+        jw_kv_int(w, "quantity", t->items[i].quantity);
+        jw_kv_int(w, "unit_price_cents", t->items[i].unit_price_cents);
+        jw_kv_int(w, "subtotal_cents", t->items[i].subtotal_cents);
+        jw_end_object(w);
     }
-    json_object_set_new_nocheck(o, "items", items);
-    set_int(o, "subtotal_cents", t->subtotal_cents);
-    set_int(o, "discount_cents", t->discount_cents);
-    set_int(o, "total_cents", t->total_cents);
-    set_str(o, "payment_method", t->payment_method);
-    set_str(o, "status", t->status);
-    return o;
+    jw_end_array(w);
+    jw_kv_int(w, "subtotal_cents", t->subtotal_cents);
+    jw_kv_int(w, "discount_cents", t->discount_cents);
+    jw_kv_int(w, "total_cents", t->total_cents);
+    jw_kv_string(w, "payment_method", t->payment_method);
+    jw_kv_string(w, "status", t->status);
 }
 
-static json_t *event_to_json(const ecom_session_event *ev)
+static void event_write(jw *w, const ecom_session_event *ev)
 {
-    json_t *o = json_object();
-    set_int(o, "schema_version", ECOM_SCHEMA_VERSION);
-    set_str(o, "event_id", ev->event_id);
-    set_str(o, "type", ecom_event_type_name(ev->type));
-    set_str(o, "session_id", ev->session_id);
-    set_str(o, "user_id", ev->user_id);
-    set_time(o, "ts", ev->ts);
+    jw_kv_string(w, "event_id", ev->event_id);
+    jw_kv_string(w, "type", ecom_event_type_name(ev->type));
+    jw_kv_string(w, "session_id", ev->session_id);
+    jw_kv_string(w, "user_id", ev->user_id);
+    jw_kv_time(w, "ts", ev->ts);
     switch (ev->type) {
     case ECOM_EV_SESSION_START: {
         const ecom_session_start *s = &ev->u.start;
-        json_t *d = json_object();
-        set_str(d, "type", s->device_profile.type);
-        set_str(d, "os", s->device_profile.os);
-        set_str(d, "browser", s->device_profile.browser);
-        json_object_set_new_nocheck(o, "device_profile", d);
-        json_object_set_new_nocheck(o, "geo_data", geo_to_json(&s->geo_data, true));
-        set_str(o, "referrer", s->referrer);
+        jw_key(w, "device_profile");
+        jw_begin_object(w);
+        jw_kv_string(w, "type", s->device_profile.type);
+        jw_kv_string(w, "os", s->device_profile.os);
+        jw_kv_string(w, "browser", s->device_profile.browser);
+        jw_end_object(w);
+        geo_write(w, "geo_data", &s->geo_data, true);
+        jw_kv_string(w, "referrer", s->referrer);
         break;
     }
     case ECOM_EV_PAGE_VIEW: {
         const ecom_page_view *pv = &ev->u.page_view;
-        set_int(o, "seq", pv->seq);
-        set_str(o, "page_type", ecom_page_type_name(pv->page_type));
+        jw_kv_int(w, "seq", pv->seq);
+        jw_kv_string(w, "page_type", ecom_page_type_name(pv->page_type));
         if (*pv->product_id)
-            set_str(o, "product_id", pv->product_id);
+            jw_kv_string(w, "product_id", pv->product_id);
         if (*pv->category_id)
-            set_str(o, "category_id", pv->category_id);
-        set_int(o, "view_duration", pv->view_duration);
+            jw_kv_string(w, "category_id", pv->category_id);
+        jw_kv_int(w, "view_duration", pv->view_duration);
         break;
     }
     case ECOM_EV_CART_ADD:
-        set_str(o, "product_id", ev->u.cart_add.product_id);
-        set_int(o, "quantity", ev->u.cart_add.quantity);
-        set_int(o, "unit_price_cents", ev->u.cart_add.unit_price_cents);
+        jw_kv_string(w, "product_id", ev->u.cart_add.product_id);
+        jw_kv_int(w, "quantity", ev->u.cart_add.quantity);
+        jw_kv_int(w, "unit_price_cents", ev->u.cart_add.unit_price_cents);
         break;
     case ECOM_EV_SESSION_END: {
         const ecom_session_end *e = &ev->u.end;
-        set_int(o, "duration_seconds", e->duration_seconds);
-        set_str(o, "conversion_status", ecom_conversion_name(e->conversion_status));
-        set_opt_str(o, "transaction_id", e->transaction_id);
-        json_t *viewed = json_array(), *cart = json_object();
+        jw_kv_int(w, "duration_seconds", e->duration_seconds);
+        jw_kv_string(w, "conversion_status", ecom_conversion_name(e->conversion_status));
+        jw_kv_opt_string(w, "transaction_id", e->transaction_id);
+        jw_key(w, "viewed_products");
+        jw_begin_array(w);
         for (int i = 0; i < e->n_viewed; i++)
-            json_array_append_new(viewed, json_string(e->viewed_products[i]));
+            jw_string(w, e->viewed_products[i]);
+        jw_end_array(w);
+        jw_key(w, "cart_contents");
+        jw_begin_object(w);
         for (int i = 0; i < e->n_cart; i++)
-            json_object_set_new(cart, e->cart_contents[i].product_id,
-                                json_integer(e->cart_contents[i].quantity));
-        json_object_set_new_nocheck(o, "viewed_products", viewed);
-        json_object_set_new_nocheck(o, "cart_contents", cart);
+            jw_kv_int(w, e->cart_contents[i].product_id, e->cart_contents[i].quantity);
+        jw_end_object(w);
         break;
     }
     }
-    return o;
-}
-
-json_t *ecom_to_json(ecom_kind kind, const void *rec)
-{
-    switch (kind) {
-    case ECOM_KIND_CATEGORY:
-        return category_to_json(rec);
-    case ECOM_KIND_PRODUCT:
-        return product_to_json(rec);
-    case ECOM_KIND_USER:
-        return user_to_json(rec);
-    case ECOM_KIND_TRANSACTION:
-        return transaction_to_json(rec);
-    case ECOM_KIND_SESSION_EVENT:
-        return event_to_json(rec);
-    default:
-        return json_object();
-    }
-}
-
-static int dump_to_buf(const char *chunk, size_t size, void *data)
-{
-    ecom_buf_append(data, chunk, size);
-    return 0;
 }
 
 void ecom_encode(ecom_kind kind, const void *rec, ecom_buf *out)
 {
-    json_t *o = ecom_to_json(kind, rec);
-    json_dump_callback(o, dump_to_buf, out, DUMP_FLAGS);
-    json_decref(o);
+    jw w;
+    jw_init(&w, out);
+    jw_begin_object(&w);
+    jw_kv_int(&w, "schema_version", ECOM_SCHEMA_VERSION);
+    switch (kind) {
+    case ECOM_KIND_CATEGORY:
+        category_write(&w, rec);
+        break;
+    case ECOM_KIND_PRODUCT:
+        product_write(&w, rec);
+        break;
+    case ECOM_KIND_USER:
+        user_write(&w, rec);
+        break;
+    case ECOM_KIND_TRANSACTION:
+        transaction_write(&w, rec);
+        break;
+    case ECOM_KIND_SESSION_EVENT:
+        event_write(&w, rec);
+        break;
+    default:
+        break;
+    }
+    jw_end_object(&w);
+}
+
+json_t *ecom_to_json(ecom_kind kind, const void *rec)
+{
+    ecom_buf b;
+    ecom_buf_init(&b);
+    ecom_encode(kind, rec, &b);
+    json_t *o = json_loadb(b.data, b.len, 0, NULL);
+    ecom_buf_free(&b);
+    return o;
 }
 
 /* ---- decoding ---------------------------------------------------------------------------- */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "ecom/log.h"
+#include "ecom/model.h"
 
 void ecom_topic_name(const ecom_config *cfg, const char *suffix, char *out, size_t out_size)
 {
@@ -136,4 +137,130 @@ void ecom_producer_close(ecom_producer *p)
     if (p->rk)
         rd_kafka_destroy(p->rk);
     p->rk = NULL;
+}
+
+typedef struct topic_spec {
+    const char *suffix;
+    const char *cleanup_policy;
+} topic_spec;
+
+static const topic_spec project_topics[] = {
+    {"categories", "compact"},     {"products", "compact"},   {"users", "compact"},
+    {"transactions", "delete"},    {"session_events", "delete"}, {ECOM_TOPIC_DLQ, "delete"},
+};
+
+enum { N_PROJECT_TOPICS = sizeof project_topics / sizeof project_topics[0] };
+
+/* A client to run admin requests with. */
+static rd_kafka_t *admin_client(const ecom_config *cfg, ecom_error *err)
+{
+    rd_kafka_conf_t *conf = ecom_kafka_conf(cfg, NULL, err);
+    if (!conf)
+        return NULL;
+    char errstr[512];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        ecom_fail(err, "cannot create Kafka client: %s", errstr);
+    }
+    return rk;
+}
+
+/* Waits for an admin result; NULL (with err set) on timeout or request-level error. */
+static rd_kafka_event_t *admin_wait(rd_kafka_queue_t *q, const ecom_config *cfg, ecom_error *err)
+{
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 60000);
+    if (!ev) {
+        ecom_fail(err, "no answer from Kafka at %s within 60 s", cfg->brokers);
+        return NULL;
+    }
+    if (rd_kafka_event_error(ev)) {
+        ecom_fail(err, "Kafka admin request failed: %s", rd_kafka_event_error_string(ev));
+        rd_kafka_event_destroy(ev);
+        return NULL;
+    }
+    return ev;
+}
+
+int ecom_kafka_create_topics(const ecom_config *cfg, int partitions, int replication,
+                             int *created, ecom_error *err)
+{
+    enum { N = N_PROJECT_TOPICS };
+    char errstr[512];
+    rd_kafka_t *rk = admin_client(cfg, err);
+    if (!rk)
+        return -1;
+    rd_kafka_NewTopic_t *topics[N];
+    for (int i = 0; i < N; i++) {
+        char name[256];
+        ecom_topic_name(cfg, project_topics[i].suffix, name, sizeof name);
+        topics[i] = rd_kafka_NewTopic_new(name, partitions, replication, errstr, sizeof errstr);
+        rd_kafka_NewTopic_set_config(topics[i], "cleanup.policy", project_topics[i].cleanup_policy);
+        if (strcmp(project_topics[i].cleanup_policy, "delete") == 0) {
+            rd_kafka_NewTopic_set_config(topics[i], "retention.ms", "-1");
+            rd_kafka_NewTopic_set_config(topics[i], "retention.bytes", "-1");
+        }
+    }
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_AdminOptions_set_operation_timeout(opts, 30000, errstr, sizeof errstr);
+    rd_kafka_CreateTopics(rk, topics, N, opts, q);
+    rd_kafka_event_t *ev = admin_wait(q, cfg, err);
+    int rc = ev ? 0 : -1, n_created = 0;
+    if (ev) {
+        size_t n;
+        const rd_kafka_topic_result_t **res =
+            rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
+            if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+                n_created++;
+            else if (e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+                rc = ecom_fail(err, "creating topic %s: %s", rd_kafka_topic_result_name(res[i]),
+                               rd_kafka_topic_result_error_string(res[i]));
+        }
+    }
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(opts);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy_array(topics, N);
+    rd_kafka_destroy(rk);
+    if (created)
+        *created = n_created;
+    return rc;
+}
+
+int ecom_kafka_delete_topics(const ecom_config *cfg, ecom_error *err)
+{
+    enum { N = N_PROJECT_TOPICS };
+    rd_kafka_t *rk = admin_client(cfg, err);
+    if (!rk)
+        return -1;
+    rd_kafka_DeleteTopic_t *topics[N];
+    for (int i = 0; i < N; i++) {
+        char name[256];
+        ecom_topic_name(cfg, project_topics[i].suffix, name, sizeof name);
+        topics[i] = rd_kafka_DeleteTopic_new(name);
+    }
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_DeleteTopics(rk, topics, N, NULL, q);
+    rd_kafka_event_t *ev = admin_wait(q, cfg, err);
+    int rc = ev ? 0 : -1;
+    if (ev) {
+        size_t n;
+        const rd_kafka_topic_result_t **res =
+            rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &n);
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
+            if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+                rc = ecom_fail(err, "deleting topic %s: %s", rd_kafka_topic_result_name(res[i]),
+                               rd_kafka_topic_result_error_string(res[i]));
+        }
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_queue_destroy(q);
+    rd_kafka_DeleteTopic_destroy_array(topics, N);
+    rd_kafka_destroy(rk);
+    return rc;
 }

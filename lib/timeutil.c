@@ -60,16 +60,35 @@ int64_t ecom_time_day(ecom_time t)
     return floor_div(t, ECOM_SECONDS_PER_DAY);
 }
 
+/* Writes v as exactly n decimal digits (v >= 0). */
+static void put_digits(char *out, int n, int64_t v)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        out[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
 void ecom_time_format(ecom_time t, char out[ECOM_TIME_TEXT])
 {
+    /* hand-rolled instead of snprintf: this runs for every timestamp of every message */
     int64_t day = ecom_time_day(t);
     int64_t sec = t - day * ECOM_SECONDS_PER_DAY;
     int32_t y, m, d;
     civil_from_days(day, &y, &m, &d);
-    char tmp[64];
-    snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)(y % 10000), (int)m, (int)d,
-             (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60));
-    copy_text(out, tmp, ECOM_TIME_TEXT);
+    put_digits(out, 4, y < 0 ? 0 : y % 10000);
+    out[4] = '-';
+    put_digits(out + 5, 2, m);
+    out[7] = '-';
+    put_digits(out + 8, 2, d);
+    out[10] = 'T';
+    put_digits(out + 11, 2, sec / 3600);
+    out[13] = ':';
+    put_digits(out + 14, 2, sec / 60 % 60);
+    out[16] = ':';
+    put_digits(out + 17, 2, sec % 60);
+    out[19] = 'Z';
+    out[20] = '\0';
 }
 
 void ecom_day_format(int64_t day, char out[ECOM_DAY_TEXT])

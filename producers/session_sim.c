@@ -8,6 +8,7 @@
  */
 #include "session_sim.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,16 +38,37 @@ static int cmp_i32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Copies an id that is known to fit (ids are made here, at most ECOM_ID_MAX - 1 bytes). */
+static void copy_id(char dst[ECOM_ID_MAX], const char *src)
+{
+    size_t n = strnlen(src, ECOM_ID_MAX - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 static ecom_session_event *next_event(gen_session *s, const char *session_id,
                                       const char *user_id, ecom_event_type type, int32_t offset)
 {
     int i = s->n_events++;
     ecom_session_event *ev = &s->events[i];
-    memset(ev, 0, sizeof *ev);
-    snprintf(ev->event_id, sizeof ev->event_id, "%s-%d", session_id, i);
+    /* Clears the header and only as much of the union as the type uses: session_end is large
+     * and the other members all fit in the size of session_start. */
+    _Static_assert(sizeof(ecom_page_view) <= sizeof(ecom_session_start) &&
+                       sizeof(ecom_cart_add) <= sizeof(ecom_session_start),
+                   "session_start must be the largest union member but session_end");
+    _Static_assert(GEN_MAX_EVENTS <= 100, "event numbers are written with two digits at most");
+    memset(ev, 0, offsetof(ecom_session_event, u));
+    memset(&ev->u, 0, type == ECOM_EV_SESSION_END ? sizeof ev->u : sizeof ev->u.start);
+    size_t n = strlen(session_id);
+    memcpy(ev->event_id, session_id, n);
+    ev->event_id[n++] = '-';
+    if (i >= 10)
+        ev->event_id[n++] = (char)('0' + i / 10);
+    ev->event_id[n++] = (char)('0' + i % 10);
+    ev->event_id[n] = '\0';
     ev->type = type;
-    snprintf(ev->session_id, sizeof ev->session_id, "%s", session_id);
-    snprintf(ev->user_id, sizeof ev->user_id, "%s", user_id);
+    copy_id(ev->session_id, session_id);
+    copy_id(ev->user_id, user_id);
     s->offsets[i] = offset;
     ev->ts = s->start + offset;
     return ev;
@@ -145,8 +167,8 @@ void gen_session_simulate(gen_world *w, int64_t index, ecom_time start, int64_t 
             continue;
 
         const ecom_product *p = &w->products[product];
-        snprintf(pv->product_id, sizeof pv->product_id, "%s", p->product_id);
-        snprintf(pv->category_id, sizeof pv->category_id, "%s", p->category_id);
+        copy_id(pv->product_id, p->product_id);
+        copy_id(pv->category_id, p->category_id);
         s->viewed = true;
         add_viewed(&end, p->product_id);
         if (!ecom_rng_chance(&r, 0.3))
@@ -166,8 +188,7 @@ void gen_session_simulate(gen_world *w, int64_t index, ecom_time start, int64_t 
         }
         c.quantity[line] += qty;
         ev = next_event(s, session_id, user->user_id, ECOM_EV_CART_ADD, page_at[i]);
-        snprintf(ev->u.cart_add.product_id, sizeof ev->u.cart_add.product_id, "%s",
-                 p->product_id);
+        copy_id(ev->u.cart_add.product_id, p->product_id);
         ev->u.cart_add.quantity = qty;
         ev->u.cart_add.unit_price_cents = c.unit_price[line];
         s->carted = true;

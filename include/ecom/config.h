@@ -41,6 +41,11 @@ typedef struct ecom_config {
     int64_t concurrency; /* live: sessions open at once */
     bool progress;  /* force the progress line even when stderr is not a terminal */
 
+    /* ecom init */
+    int64_t partitions;
+    int64_t replication;
+    bool delete_topics;
+
     /* positional arguments after the options */
     int n_args;
     char **args;
