@@ -21,5 +21,8 @@ typedef struct ecom_command {
 
 extern const ecom_command ecom_cmd_generate;
 extern const ecom_command ecom_cmd_init;
+extern const ecom_command ecom_cmd_sink_mongo;
+extern const ecom_command ecom_cmd_sink_hbase;
+extern const ecom_command ecom_cmd_sessions;
 
 #endif

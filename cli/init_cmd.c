@@ -15,8 +15,7 @@ static const ecom_option init_options[] = {
      offsetof(ecom_config, partitions), "partitions of each new topic"},
     {"replication", 0, "ECOM_REPLICATION", ECOM_OPT_INT, "1", "N", NULL, 1, 100,
      offsetof(ecom_config, replication), "replication factor of each new topic"},
-    {"delete", 0, NULL, ECOM_OPT_FLAG, NULL, NULL, NULL, 0, 0,
-     offsetof(ecom_config, delete_topics),
+    {"delete", 0, NULL, ECOM_OPT_FLAG, NULL, NULL, NULL, 0, 0, offsetof(ecom_config, delete_topics),
      "delete the topics under --topic-prefix instead (their data is gone)"},
     {NULL, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL},
 };

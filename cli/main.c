@@ -11,9 +11,8 @@
 #include "ecom/error.h"
 
 static const ecom_command *const commands[] = {
-    &ecom_cmd_init,
-    &ecom_cmd_generate,
-    NULL,
+    &ecom_cmd_init,       &ecom_cmd_generate, &ecom_cmd_sink_mongo,
+    &ecom_cmd_sink_hbase, &ecom_cmd_sessions, NULL,
 };
 
 static void print_overview(FILE *f)
@@ -37,7 +36,8 @@ static const ecom_command *find_command(int argc, char **argv, int *words)
             return commands[i];
         }
         if (space && argc > 2 && strlen(argv[1]) == (size_t)(space - name) &&
-            strncmp(argv[1], name, (size_t)(space - name)) == 0 && strcmp(argv[2], space + 1) == 0) {
+            strncmp(argv[1], name, (size_t)(space - name)) == 0 &&
+            strcmp(argv[2], space + 1) == 0) {
             *words = 2;
             return commands[i];
         }

@@ -103,6 +103,7 @@ static void event_write(jw *w, const ecom_session_event *ev)
     jw_kv_string(w, "session_id", ev->session_id);
     jw_kv_string(w, "user_id", ev->user_id);
     jw_kv_time(w, "ts", ev->ts);
+    jw_kv_time(w, "start_time", ev->start_time);
     switch (ev->type) {
     case ECOM_EV_SESSION_START: {
         const ecom_session_start *s = &ev->u.start;
@@ -217,8 +218,8 @@ static int get_field(const json_t *obj, const char *path, const char *key, bool 
     return 0;
 }
 
-static int get_str(const json_t *obj, const char *path, const char *key, bool required,
-                   char *out, size_t cap, ecom_error *err)
+static int get_str(const json_t *obj, const char *path, const char *key, bool required, char *out,
+                   size_t cap, ecom_error *err)
 {
     const json_t *v;
     char f[128];
@@ -306,10 +307,10 @@ static int get_object(const json_t *obj, const char *path, const char *key, cons
     return 0;
 }
 
-#define TRY(expr)                                                                                 \
-    do {                                                                                          \
-        if (expr)                                                                                 \
-            return -1;                                                                            \
+#define TRY(expr)                                                                                  \
+    do {                                                                                           \
+        if (expr)                                                                                  \
+            return -1;                                                                             \
     } while (0)
 #define MAX_CENTS ((int64_t)1 << 50)
 
@@ -337,8 +338,8 @@ static int category_from_json(const json_t *o, ecom_category *c, ecom_error *err
         snprintf(path, sizeof path, "subcategories[%d]", i);
         if (!json_is_object(s))
             return ecom_fail(err, "field '%s': must be an object", path);
-        TRY(get_str(s, path, "subcategory_id", true, sc->subcategory_id,
-                    sizeof sc->subcategory_id, err));
+        TRY(get_str(s, path, "subcategory_id", true, sc->subcategory_id, sizeof sc->subcategory_id,
+                    err));
         TRY(get_str(s, path, "name", true, sc->name, sizeof sc->name, err));
         const json_t *m;
         TRY(get_field(s, path, "profit_margin", true, &m, err));
@@ -454,8 +455,7 @@ static int session_end_from_json(const json_t *o, ecom_session_end *e, ecom_erro
     if (ecom_conversion_from_name(status, &e->conversion_status))
         return ecom_fail(err, "field 'conversion_status': '%s' is not converted|abandoned|browsed",
                          status);
-    TRY(get_str(o, "", "transaction_id", false, e->transaction_id, sizeof e->transaction_id,
-                err));
+    TRY(get_str(o, "", "transaction_id", false, e->transaction_id, sizeof e->transaction_id, err));
     TRY(get_array(o, "", "viewed_products", ECOM_MAX_VIEWED, &viewed, err));
     e->n_viewed = (int)json_array_size(viewed);
     for (int i = 0; i < e->n_viewed; i++) {
@@ -480,7 +480,10 @@ static int session_end_from_json(const json_t *o, ecom_session_end *e, ecom_erro
         if (!json_is_integer(q))
             return ecom_fail(err, "field 'cart_contents.%s': must be an integer", key);
         json_int_t qv = json_integer_value(q);
-        line->quantity = (qv < INT32_MIN || qv > INT32_MAX) ? -1 : (int32_t)qv;
+        if (qv < 1 || qv > ECOM_MAX_QUANTITY)
+            return ecom_fail(err, "field 'cart_contents.%s': must be 1..%d, got %lld", key,
+                             ECOM_MAX_QUANTITY, (long long)qv);
+        line->quantity = (int32_t)qv;
     }
     return 0;
 }
@@ -495,6 +498,7 @@ static int event_from_json(const json_t *o, ecom_session_event *ev, ecom_error *
     TRY(get_str(o, "", "session_id", true, ev->session_id, sizeof ev->session_id, err));
     TRY(get_str(o, "", "user_id", true, ev->user_id, sizeof ev->user_id, err));
     TRY(get_time(o, "", "ts", &ev->ts, err));
+    TRY(get_time(o, "", "start_time", &ev->start_time, err));
     switch (ev->type) {
     case ECOM_EV_SESSION_START:
         return session_start_from_json(o, &ev->u.start, err);

@@ -70,12 +70,18 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 int ecom_producer_open(ecom_producer *p, const ecom_config *cfg, ecom_error *err)
 {
     static const char *const defaults[] = {
-        "enable.idempotence", "true",
-        "compression.type", "lz4",
-        "linger.ms", "20",
-        "batch.size", "1000000",
-        "queue.buffering.max.messages", "500000",
-        "queue.buffering.max.kbytes", "1048576",
+        "enable.idempotence",
+        "true",
+        "compression.type",
+        "lz4",
+        "linger.ms",
+        "20",
+        "batch.size",
+        "1000000",
+        "queue.buffering.max.messages",
+        "500000",
+        "queue.buffering.max.kbytes",
+        "1048576",
         NULL,
     };
     memset(p, 0, sizeof *p);
@@ -97,10 +103,10 @@ int ecom_producer_send(ecom_producer *p, const char *topic, const char *key, siz
                        const void *value, size_t value_len, ecom_error *err)
 {
     for (;;) {
-        rd_kafka_resp_err_t e = rd_kafka_producev(
-            p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY((void *)key, key_len),
-            RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_END);
+        rd_kafka_resp_err_t e =
+            rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY((void *)key, key_len),
+                              RD_KAFKA_V_VALUE((void *)value, value_len),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
             break;
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -145,8 +151,8 @@ typedef struct topic_spec {
 } topic_spec;
 
 static const topic_spec project_topics[] = {
-    {"categories", "compact"},     {"products", "compact"},   {"users", "compact"},
-    {"transactions", "delete"},    {"session_events", "delete"}, {ECOM_TOPIC_DLQ, "delete"},
+    {"categories", "compact"},  {"products", "compact"},      {"users", "compact"},
+    {"transactions", "delete"}, {"session_events", "delete"}, {ECOM_TOPIC_DLQ, "delete"},
 };
 
 enum { N_PROJECT_TOPICS = sizeof project_topics / sizeof project_topics[0] };
@@ -182,8 +188,8 @@ static rd_kafka_event_t *admin_wait(rd_kafka_queue_t *q, const ecom_config *cfg,
     return ev;
 }
 
-int ecom_kafka_create_topics(const ecom_config *cfg, int partitions, int replication,
-                             int *created, ecom_error *err)
+int ecom_kafka_create_topics(const ecom_config *cfg, int partitions, int replication, int *created,
+                             ecom_error *err)
 {
     enum { N = N_PROJECT_TOPICS };
     char errstr[512];

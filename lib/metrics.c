@@ -238,10 +238,10 @@ static json_t *funnel_json(const ecom_metrics *m, void **days, size_t n)
             continue;
         char day[ECOM_DAY_TEXT];
         ecom_day_format(d->day, day);
-        json_array_append_new(by_day, json_pack("{s:s, s:I, s:I, s:I}", "day", day, "viewed",
-                                                (json_int_t)d->viewed, "carted",
-                                                (json_int_t)d->carted, "converted",
-                                                (json_int_t)d->converted));
+        json_array_append_new(by_day,
+                              json_pack("{s:s, s:I, s:I, s:I}", "day", day, "viewed",
+                                        (json_int_t)d->viewed, "carted", (json_int_t)d->carted,
+                                        "converted", (json_int_t)d->converted));
     }
     return json_pack("{s:{s:I, s:I, s:I}, s:o}", "total", "viewed", (json_int_t)m->funnel_viewed,
                      "carted", (json_int_t)m->funnel_carted, "converted",
@@ -398,7 +398,8 @@ json_t *ecom_metrics_snapshot(const ecom_metrics *m)
     void **days = sorted_values(m->days, cmp_day, &n_days);
     void **products = sorted_values(m->products, cmp_units, &n_products);
     json_t *by_units = product_list_json(products, n_products);
-    qsort(products, n_products, sizeof(void *), cmp_revenue);
+    if (n_products) /* an empty table gives products == NULL, and qsort(NULL, ...) is UB */
+        qsort(products, n_products, sizeof(void *), cmp_revenue);
     json_t *by_revenue = product_list_json(products, n_products);
     json_t *cohorts;
     json_t *spend = spend_and_cohorts_json(m, &cohorts);
@@ -414,8 +415,8 @@ json_t *ecom_metrics_snapshot(const ecom_metrics *m)
         snap, "counts",
         json_pack("{s:I, s:I, s:I, s:I, s:I}", "users", (json_int_t)count_known_users(m),
                   "categories", (json_int_t)g_hash_table_size(m->categories), "products",
-                  (json_int_t)count_known_products(m), "transactions",
-                  (json_int_t)m->transactions, "sessions", (json_int_t)m->sessions));
+                  (json_int_t)count_known_products(m), "transactions", (json_int_t)m->transactions,
+                  "sessions", (json_int_t)m->sessions));
     g_free(days);
     g_free(products);
     return snap;

@@ -18,21 +18,24 @@
 #define FIELD(cfg, opt, type) ((type *)((char *)(cfg) + (opt)->offset))
 
 const ecom_option ecom_common_options[] = {
-    {"brokers", 'b', "ECOM_BROKERS", ECOM_OPT_STRING, "127.0.0.1:9092", "HOST:PORT[,...]", NULL,
-     0, 0, offsetof(ecom_config, brokers), "Kafka bootstrap servers"},
+    {"brokers", 'b', "ECOM_BROKERS", ECOM_OPT_STRING, "127.0.0.1:9092", "HOST:PORT[,...]", NULL, 0,
+     0, offsetof(ecom_config, brokers), "Kafka bootstrap servers"},
     {"topic-prefix", 0, "ECOM_TOPIC_PREFIX", ECOM_OPT_STRING, "ecom.", "PREFIX", NULL, 0, 0,
      offsetof(ecom_config, topic_prefix), "prefix of every topic name"},
-    {"X", 'X', NULL, ECOM_OPT_PROPS, NULL, "KEY=VALUE", NULL, 0, 0,
-     offsetof(ecom_config, kafka),
+    {"X", 'X', NULL, ECOM_OPT_PROPS, NULL, "KEY=VALUE", NULL, 0, 0, offsetof(ecom_config, kafka),
      "librdkafka property (repeatable): security.protocol, sasl.*, ssl.*, tuning"},
     {"kafka-config", 0, "ECOM_KAFKA_CONFIG", ECOM_OPT_STRING, NULL, "FILE", NULL, 0, 0,
      offsetof(ecom_config, kafka_config),
      "file of librdkafka KEY=VALUE lines (keeps secrets off the command line); -X wins"},
-    {"mongo-uri", 0, "ECOM_MONGO_URI", ECOM_OPT_STRING, "mongodb://127.0.0.1:27017", "URI", NULL,
-     0, 0, offsetof(ecom_config, mongo_uri),
+    {"mongo-uri", 0, "ECOM_MONGO_URI", ECOM_OPT_STRING, "mongodb://127.0.0.1:27017", "URI", NULL, 0,
+     0, offsetof(ecom_config, mongo_uri),
      "MongoDB connection string (credentials and TLS options go in it)"},
+    {"mongo-db", 0, "ECOM_MONGO_DB", ECOM_OPT_STRING, "ecommerce_db", "NAME", NULL, 0, 0,
+     offsetof(ecom_config, mongo_db), "MongoDB database"},
     {"hbase", 0, "ECOM_HBASE", ECOM_OPT_STRING, "127.0.0.1:9090", "HOST:PORT", NULL, 0, 0,
      offsetof(ecom_config, hbase), "HBase Thrift (v1) server"},
+    {"hbase-table", 0, "ECOM_HBASE_TABLE", ECOM_OPT_STRING, "user_sessions", "NAME", NULL, 0, 0,
+     offsetof(ecom_config, hbase_table), "HBase table of the sessions"},
     {"redis", 0, "ECOM_REDIS", ECOM_OPT_STRING, "redis://127.0.0.1:6379", "URL", NULL, 0, 0,
      offsetof(ecom_config, redis), "Redis, redis://[user:pass@]host:port[/db]"},
     {"help", 'h', NULL, ECOM_OPT_FLAG, NULL, NULL, NULL, 0, 0, offsetof(ecom_config, help),
@@ -67,14 +70,6 @@ void ecom_props_free(ecom_props *p)
     memset(p, 0, sizeof *p);
 }
 
-static bool props_has(const ecom_props *p, const char *key)
-{
-    for (int i = 0; i < p->n; i++)
-        if (strcmp(p->keys[i], key) == 0)
-            return true;
-    return false;
-}
-
 static char *trim(char *s)
 {
     while (*s == ' ' || *s == '\t')
@@ -103,9 +98,7 @@ int ecom_props_load_file(ecom_props *p, const char *path, ecom_error *err)
             break;
         }
         *eq = '\0';
-        char *key = trim(s);
-        if (!props_has(p, key)) /* -X on the command line wins over the file */
-            ecom_props_set(p, key, trim(eq + 1));
+        ecom_props_set(p, trim(s), trim(eq + 1)); /* a later line wins, as in any .properties */
     }
     fclose(f);
     return rc;
@@ -113,9 +106,10 @@ int ecom_props_load_file(ecom_props *p, const char *path, ecom_error *err)
 
 void ecom_config_free(ecom_config *cfg)
 {
-    char **strings[] = {&cfg->brokers, &cfg->topic_prefix, &cfg->kafka_config, &cfg->mongo_uri,
-                        &cfg->hbase, &cfg->redis, &cfg->end, &cfg->mode, &cfg->manifest,
-                        &cfg->output};
+    char **strings[] = {&cfg->brokers,  &cfg->topic_prefix, &cfg->kafka_config, &cfg->mongo_uri,
+                        &cfg->mongo_db, &cfg->hbase,        &cfg->hbase_table,  &cfg->redis,
+                        &cfg->end,      &cfg->mode,         &cfg->manifest,     &cfg->output,
+                        &cfg->group,    &cfg->from};
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
         free(*strings[i]);
         *strings[i] = NULL;
@@ -177,7 +171,7 @@ static int store(const ecom_option *o, const char *src, const char *value, ecom_
         return 0;
     }
     case ECOM_OPT_UINT64: {
-        if (*value == '-')
+        if (strchr(value, '-')) /* strtoull skips blanks and negates: ' -1' would wrap */
             return ecom_fail(err, "%s: '%s' is not a non-negative integer", src, value);
         unsigned long long v = strtoull(value, &end, 10);
         if (errno || end == value || *end)
@@ -222,8 +216,7 @@ static int store(const ecom_option *o, const char *src, const char *value, ecom_
     return ecom_fail(err, "%s: unsupported option type", src);
 }
 
-static const ecom_option *find_long(const ecom_option *const *tables, const char *name,
-                                    size_t len)
+static const ecom_option *find_long(const ecom_option *const *tables, const char *name, size_t len)
 {
     for (; *tables; tables++)
         for (const ecom_option *o = *tables; o->name; o++)
@@ -315,9 +308,18 @@ int ecom_options_parse(const ecom_option *const *tables, int argc, char **argv, 
         if (store(o, src, value, cfg, err))
             return -1;
     }
-    if (cfg->kafka_config && *cfg->kafka_config &&
-        ecom_props_load_file(&cfg->kafka, cfg->kafka_config, err))
-        return -1;
+    if (cfg->kafka_config && *cfg->kafka_config) {
+        /* the file first, then -X over it: the command line wins */
+        ecom_props merged = {0};
+        if (ecom_props_load_file(&merged, cfg->kafka_config, err)) {
+            ecom_props_free(&merged);
+            return -1;
+        }
+        for (int i = 0; i < cfg->kafka.n; i++)
+            ecom_props_set(&merged, cfg->kafka.keys[i], cfg->kafka.values[i]);
+        ecom_props_free(&cfg->kafka);
+        cfg->kafka = merged;
+    }
     return 0;
 }
 

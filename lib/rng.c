@@ -54,7 +54,10 @@ uint64_t ecom_rng_below(ecom_rng *r, uint64_t n)
 int64_t ecom_rng_range(ecom_rng *r, int64_t lo, int64_t hi)
 {
     assert(lo <= hi);
-    return lo + (int64_t)ecom_rng_below(r, (uint64_t)(hi - lo) + 1);
+    uint64_t span = (uint64_t)hi - (uint64_t)lo; /* unsigned: no overflow for any lo <= hi */
+    if (span == UINT64_MAX)
+        return (int64_t)ecom_rng_next(r);
+    return (int64_t)((uint64_t)lo + ecom_rng_below(r, span + 1));
 }
 
 double ecom_rng_unit(ecom_rng *r)

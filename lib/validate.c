@@ -26,10 +26,10 @@ static const char *const conversion_names[] = {"converted", "abandoned", "browse
 static const char *const device_types[] = {"mobile", "desktop", "tablet", NULL};
 static const char *const device_oses[] = {"iOS", "Android", "Windows", "macOS", NULL};
 static const char *const browsers[] = {"Chrome", "Safari", "Firefox", "Edge", NULL};
-static const char *const referrers[] = {"direct", "email", "social", "search_engine", "affiliate",
-                                        NULL};
-static const char *const payment_methods[] = {"credit_card", "debit_card", "paypal", "apple_pay",
-                                              "google_pay", "bank_transfer", NULL};
+static const char *const referrers[] = {"direct",        "email",     "social",
+                                        "search_engine", "affiliate", NULL};
+static const char *const payment_methods[] = {"credit_card", "debit_card",    "paypal", "apple_pay",
+                                              "google_pay",  "bank_transfer", NULL};
 static const char *const statuses[] = {"completed", "processing", "shipped", "delivered", NULL};
 
 const char *ecom_kind_topic(ecom_kind kind)
@@ -50,6 +50,24 @@ const char *ecom_key(ecom_kind kind, const void *rec)
         return ((const ecom_transaction *)rec)->user_id;
     case ECOM_KIND_SESSION_EVENT:
         return ((const ecom_session_event *)rec)->user_id;
+    default:
+        return "";
+    }
+}
+
+const char *ecom_record_id(const ecom_record *r)
+{
+    switch (r->kind) {
+    case ECOM_KIND_CATEGORY:
+        return r->u.category.category_id;
+    case ECOM_KIND_PRODUCT:
+        return r->u.product.product_id;
+    case ECOM_KIND_USER:
+        return r->u.user.user_id;
+    case ECOM_KIND_TRANSACTION:
+        return r->u.transaction.transaction_id;
+    case ECOM_KIND_SESSION_EVENT:
+        return r->u.event.event_id;
     default:
         return "";
     }
@@ -148,10 +166,10 @@ static int check_nonempty(const char *field, const char *value, ecom_error *err)
     return 0;
 }
 
-#define CHECK(expr)                                                                               \
-    do {                                                                                          \
-        if (expr)                                                                                 \
-            return -1;                                                                            \
+#define CHECK(expr)                                                                                \
+    do {                                                                                           \
+        if (expr)                                                                                  \
+            return -1;                                                                             \
     } while (0)
 
 static int validate_category(const ecom_category *c, ecom_error *err)
@@ -167,8 +185,8 @@ static int validate_category(const ecom_category *c, ecom_error *err)
         snprintf(field, sizeof field, "subcategories[%d].subcategory_id", i);
         if (strncmp(s->subcategory_id, "sub_", 4) != 0 || strlen(s->subcategory_id) < 10 ||
             s->subcategory_id[7] != '_')
-            return ecom_fail(err, "field '%s': '%.40s' is not an id of the form sub_000_00",
-                             field, s->subcategory_id);
+            return ecom_fail(err, "field '%s': '%.40s' is not an id of the form sub_000_00", field,
+                             s->subcategory_id);
         snprintf(field, sizeof field, "subcategories[%d].name", i);
         CHECK(check_nonempty(field, s->name, err));
         if (!(s->profit_margin >= 0.0 && s->profit_margin <= 1.0))
@@ -188,8 +206,8 @@ static int validate_product(const ecom_product *p, ecom_error *err)
                          ECOM_MAX_PRICES, p->n_prices);
     for (int i = 0; i < p->n_prices; i++) {
         if (p->price_history[i].price_cents <= 0)
-            return ecom_fail(err, "field 'price_history[%d].price_cents': must be > 0, got %lld",
-                             i, (long long)p->price_history[i].price_cents);
+            return ecom_fail(err, "field 'price_history[%d].price_cents': must be > 0, got %lld", i,
+                             (long long)p->price_history[i].price_cents);
         if (i && p->price_history[i].date < p->price_history[i - 1].date)
             return ecom_fail(err, "field 'price_history[%d].date': not sorted by date", i);
     }
@@ -309,6 +327,10 @@ static int validate_session_end(const ecom_session_end *e, ecom_error *err)
         char field[64];
         snprintf(field, sizeof field, "viewed_products[%d]", i);
         CHECK(check_id(field, e->viewed_products[i], "prod_", 5, "prod_00000", err));
+        for (int j = 0; j < i; j++)
+            if (strcmp(e->viewed_products[i], e->viewed_products[j]) == 0)
+                return ecom_fail(err, "field '%s': %s is listed twice", field,
+                                 e->viewed_products[i]);
     }
     for (int i = 0; i < e->n_cart; i++) {
         char field[80];
@@ -334,10 +356,12 @@ static int validate_event(const ecom_session_event *ev, ecom_error *err)
         !id_shape(ev->event_id + sl + 1, "", 1))
         return ecom_fail(err, "field 'event_id': '%.40s' is not of the form <session_id>-<n>",
                          ev->event_id);
+    if (ev->ts < ev->start_time)
+        return ecom_fail(err, "field 'ts': before the session's start_time");
     switch (ev->type) {
     case ECOM_EV_SESSION_START:
-        CHECK(check_word("device_profile.type", ev->u.start.device_profile.type, device_types,
-                         err));
+        CHECK(
+            check_word("device_profile.type", ev->u.start.device_profile.type, device_types, err));
         CHECK(check_word("device_profile.os", ev->u.start.device_profile.os, device_oses, err));
         CHECK(check_word("device_profile.browser", ev->u.start.device_profile.browser, browsers,
                          err));

@@ -38,8 +38,8 @@
 #define TRANSACTIONS_PER_SESSION 0.25
 
 static const ecom_option generate_options[] = {
-    {"seed", 0, "ECOM_SEED", ECOM_OPT_UINT64, "42", "N", NULL, 0, 0,
-     offsetof(ecom_config, seed), "random seed: the same seed and --end give the same data"},
+    {"seed", 0, "ECOM_SEED", ECOM_OPT_UINT64, "42", "N", NULL, 0, 0, offsetof(ecom_config, seed),
+     "random seed: the same seed and --end give the same data"},
     {"scale", 0, "ECOM_SCALE", ECOM_OPT_DOUBLE, "1", "F", NULL, 0.00001, 100,
      offsetof(ecom_config, scale),
      "size factor: 1 = 10,000 users, 5,000 products, 500,000 transactions, 2,000,000 sessions"},
@@ -50,8 +50,8 @@ static const ecom_option generate_options[] = {
      "backfill: the whole history as fast as possible; live: events stamped now, paced by --rate"},
     {"rate", 0, "ECOM_RATE", ECOM_OPT_DOUBLE, "1000", "EVENTS/S", NULL, 0.1, 10000000,
      offsetof(ecom_config, rate), "live mode: session events per second"},
-    {"limit", 0, "ECOM_LIMIT", ECOM_OPT_INT, "0", "N", NULL, 0, 1e15,
-     offsetof(ecom_config, limit), "live mode: stop after about N session events (0: until signalled)"},
+    {"limit", 0, "ECOM_LIMIT", ECOM_OPT_INT, "0", "N", NULL, 0, 1e15, offsetof(ecom_config, limit),
+     "live mode: stop after about N session events (0: until signalled)"},
     {"concurrency", 0, "ECOM_CONCURRENCY", ECOM_OPT_INT, "256", "N", NULL, 1, 100000,
      offsetof(ecom_config, concurrency), "live mode: sessions open at the same time"},
     {"manifest", 0, "ECOM_MANIFEST", ECOM_OPT_STRING, NULL, "FILE", NULL, 0, 0,
@@ -69,7 +69,7 @@ typedef struct generator {
     gen_world world;
     gen_emitter out;
     ecom_metrics *metrics;
-    int64_t next_txn;  /* the number of the next transaction id */
+    int64_t next_txn; /* the number of the next transaction id */
     int64_t sessions_done;
     gen_session *session; /* backfill's one reusable session */
     bool show_progress;
@@ -232,6 +232,7 @@ static int live_step(generator *g, live_slot *slot, ecom_error *err)
     ev->ts = ecom_now();
     if (ev->type == ECOM_EV_SESSION_START)
         s->start = ev->ts;
+    ev->start_time = s->start;
     if (ev->type == ECOM_EV_SESSION_END) {
         int64_t d = ev->ts - s->start;
         ev->u.end.duration_seconds = (int32_t)d;
@@ -269,7 +270,8 @@ static void pace(double started, int64_t sent, double rate)
     double due = started + (double)sent / rate;
     double now = ecom_monotonic();
     if (due > now + 0.001) {
-        struct timespec ts = {(time_t)(due - now), (long)((due - now - (double)(time_t)(due - now)) * 1e9)};
+        struct timespec ts = {(time_t)(due - now),
+                              (long)((due - now - (double)(time_t)(due - now)) * 1e9)};
         nanosleep(&ts, NULL);
     }
 }

@@ -46,8 +46,8 @@ static void copy_id(char dst[ECOM_ID_MAX], const char *src)
     dst[n] = '\0';
 }
 
-static ecom_session_event *next_event(gen_session *s, const char *session_id,
-                                      const char *user_id, ecom_event_type type, int32_t offset)
+static ecom_session_event *next_event(gen_session *s, const char *session_id, const char *user_id,
+                                      ecom_event_type type, int32_t offset)
 {
     int i = s->n_events++;
     ecom_session_event *ev = &s->events[i];
@@ -70,6 +70,7 @@ static ecom_session_event *next_event(gen_session *s, const char *session_id,
     copy_id(ev->session_id, session_id);
     copy_id(ev->user_id, user_id);
     s->offsets[i] = offset;
+    ev->start_time = s->start;
     ev->ts = s->start + offset;
     return ev;
 }

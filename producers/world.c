@@ -15,21 +15,21 @@
 enum { STREAM_CATEGORIES = 1, STREAM_PRODUCTS, STREAM_USERS };
 
 static const char *const category_names[GEN_CATEGORIES] = {
-    "Electronics", "Computers",   "Phones",      "Home & Kitchen", "Furniture",
-    "Garden",      "Tools",       "Automotive",  "Sports",         "Outdoors",
-    "Toys",        "Baby",        "Beauty",      "Health",         "Grocery",
-    "Pet Supplies", "Books",      "Music",       "Movies",         "Video Games",
-    "Clothing",    "Shoes",       "Jewelry",     "Office",         "Arts & Crafts",
+    "Electronics",  "Computers", "Phones",     "Home & Kitchen", "Furniture",
+    "Garden",       "Tools",     "Automotive", "Sports",         "Outdoors",
+    "Toys",         "Baby",      "Beauty",     "Health",         "Grocery",
+    "Pet Supplies", "Books",     "Music",      "Movies",         "Video Games",
+    "Clothing",     "Shoes",     "Jewelry",    "Office",         "Arts & Crafts",
 };
 
-static const char *const sub_words[] = {"Essentials", "Premium",  "Accessories", "Classics",
-                                        "Outlet",     "New In",   "Bestsellers", "Eco",
+static const char *const sub_words[] = {"Essentials", "Premium", "Accessories", "Classics",
+                                        "Outlet",     "New In",  "Bestsellers", "Eco",
                                         "Pro",        "Starter"};
 
 static const char *const adjectives[] = {
-    "Ergonomic", "Rustic", "Sleek",  "Compact", "Durable", "Smart",   "Classic", "Modern",
-    "Portable",  "Deluxe", "Handy",  "Quiet",   "Bright",  "Vintage", "Rugged",  "Elegant",
-    "Wireless",  "Eco",    "Ultra",  "Mini",    "Grand",   "Soft",    "Heavy",   "Light",
+    "Ergonomic", "Rustic", "Sleek", "Compact", "Durable", "Smart",   "Classic", "Modern",
+    "Portable",  "Deluxe", "Handy", "Quiet",   "Bright",  "Vintage", "Rugged",  "Elegant",
+    "Wireless",  "Eco",    "Ultra", "Mini",    "Grand",   "Soft",    "Heavy",   "Light",
 };
 static const char *const materials[] = {
     "Steel", "Wooden", "Cotton", "Leather", "Glass", "Bamboo", "Ceramic", "Aluminum",
@@ -46,21 +46,36 @@ typedef struct place {
 } place;
 
 static const place places[] = {
-    {"New York", "NY", "USA"},         {"Los Angeles", "CA", "USA"},
-    {"Chicago", "IL", "USA"},          {"Houston", "TX", "USA"},
-    {"Phoenix", "AZ", "USA"},          {"Seattle", "WA", "USA"},
-    {"Denver", "CO", "USA"},           {"Boston", "MA", "USA"},
-    {"Miami", "FL", "USA"},            {"Atlanta", "GA", "USA"},
-    {"Toronto", "ON", "Canada"},       {"Vancouver", "BC", "Canada"},
-    {"Montreal", "QC", "Canada"},      {"London", "England", "UK"},
-    {"Manchester", "England", "UK"},   {"Edinburgh", "Scotland", "UK"},
-    {"Berlin", "Berlin", "Germany"},   {"Munich", "Bavaria", "Germany"},
-    {"Paris", "Ile-de-France", "France"}, {"Lyon", "Auvergne-Rhone-Alpes", "France"},
-    {"Madrid", "Madrid", "Spain"},     {"Barcelona", "Catalonia", "Spain"},
-    {"Sydney", "NSW", "Australia"},    {"Melbourne", "VIC", "Australia"},
-    {"Tokyo", "Tokyo", "Japan"},       {"Osaka", "Osaka", "Japan"},
-    {"Sao Paulo", "SP", "Brazil"},     {"Mexico City", "CDMX", "Mexico"},
-    {"Mumbai", "Maharashtra", "India"}, {"Bengaluru", "Karnataka", "India"},
+    {"New York", "NY", "USA"},
+    {"Los Angeles", "CA", "USA"},
+    {"Chicago", "IL", "USA"},
+    {"Houston", "TX", "USA"},
+    {"Phoenix", "AZ", "USA"},
+    {"Seattle", "WA", "USA"},
+    {"Denver", "CO", "USA"},
+    {"Boston", "MA", "USA"},
+    {"Miami", "FL", "USA"},
+    {"Atlanta", "GA", "USA"},
+    {"Toronto", "ON", "Canada"},
+    {"Vancouver", "BC", "Canada"},
+    {"Montreal", "QC", "Canada"},
+    {"London", "England", "UK"},
+    {"Manchester", "England", "UK"},
+    {"Edinburgh", "Scotland", "UK"},
+    {"Berlin", "Berlin", "Germany"},
+    {"Munich", "Bavaria", "Germany"},
+    {"Paris", "Ile-de-France", "France"},
+    {"Lyon", "Auvergne-Rhone-Alpes", "France"},
+    {"Madrid", "Madrid", "Spain"},
+    {"Barcelona", "Catalonia", "Spain"},
+    {"Sydney", "NSW", "Australia"},
+    {"Melbourne", "VIC", "Australia"},
+    {"Tokyo", "Tokyo", "Japan"},
+    {"Osaka", "Osaka", "Japan"},
+    {"Sao Paulo", "SP", "Brazil"},
+    {"Mexico City", "CDMX", "Mexico"},
+    {"Mumbai", "Maharashtra", "India"},
+    {"Bengaluru", "Karnataka", "India"},
 };
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -133,11 +148,10 @@ static void build_user(gen_world *w, ecom_rng *r, int i)
     snprintf(u->geo_data.city, sizeof u->geo_data.city, "%s", pl->city);
     snprintf(u->geo_data.state, sizeof u->geo_data.state, "%s", pl->state);
     snprintf(u->geo_data.country, sizeof u->geo_data.country, "%s", pl->country);
-    u->registration_date =
-        w->end - (ecom_time)ecom_rng_range(r, 90 * ECOM_SECONDS_PER_DAY,
-                                           270 * ECOM_SECONDS_PER_DAY - 1);
-    u->last_active =
-        u->registration_date + (ecom_time)ecom_rng_below(r, (uint64_t)(w->end - u->registration_date));
+    u->registration_date = w->end - (ecom_time)ecom_rng_range(r, 90 * ECOM_SECONDS_PER_DAY,
+                                                              270 * ECOM_SECONDS_PER_DAY - 1);
+    u->last_active = u->registration_date +
+                     (ecom_time)ecom_rng_below(r, (uint64_t)(w->end - u->registration_date));
 }
 
 void gen_world_build(gen_world *w, uint64_t seed, double scale, ecom_time end)

@@ -31,7 +31,7 @@ typedef struct gen_world {
     int64_t n_transactions; /* the target: session purchases plus standalone ones */
     int *sellable;          /* indexes of active products that may still have stock */
     int n_sellable;
-    bool *stock_changed;    /* per product: republish it at the end */
+    bool *stock_changed; /* per product: republish it at the end */
 } gen_world;
 
 void gen_world_build(gen_world *w, uint64_t seed, double scale, ecom_time end);

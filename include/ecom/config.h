@@ -22,24 +22,36 @@ typedef struct ecom_config {
     /* common: where the services are */
     char *brokers;
     char *topic_prefix;
-    ecom_props kafka;    /* -X key=value, then --kafka-config FILE lines */
-    char *kafka_config;  /* properties file, read into `kafka` after parsing */
+    ecom_props kafka;   /* -X key=value, then --kafka-config FILE lines */
+    char *kafka_config; /* properties file, read into `kafka` after parsing */
     char *mongo_uri;
+    char *mongo_db;
     char *hbase;
+    char *hbase_table;
     char *redis;
     bool help;
 
     /* ecom generate */
     uint64_t seed;
     double scale;
-    char *end;      /* YYYY-MM-DD, empty: today */
-    char *mode;     /* backfill | live */
-    double rate;    /* live: events per second */
-    char *manifest; /* file for the ground-truth metrics, empty: none */
-    char *output;   /* NDJSON file or "-" instead of Kafka, empty: Kafka */
-    int64_t limit;  /* live: stop after this many session events, 0: run until signalled */
+    char *end;           /* YYYY-MM-DD, empty: today */
+    char *mode;          /* backfill | live */
+    double rate;         /* live: events per second */
+    char *manifest;      /* file for the ground-truth metrics, empty: none */
+    char *output;        /* NDJSON file or "-" instead of Kafka, empty: Kafka */
+    int64_t limit;       /* live: stop after this many session events, 0: run until signalled */
     int64_t concurrency; /* live: sessions open at once */
-    bool progress;  /* force the progress line even when stderr is not a terminal */
+    bool progress;       /* force the progress line even when stderr is not a terminal */
+
+    /* consumers: sinks and aggregators */
+    char *group; /* consumer group, empty: the command's own */
+    char *from;  /* earliest | ISO time, empty: committed offsets */
+    bool until_end;
+    int64_t batch_size;
+    int64_t batch_ms;
+
+    /* readers */
+    bool json;
 
     /* ecom init */
     int64_t partitions;

@@ -45,8 +45,8 @@ void ecom_producer_close(ecom_producer *p);
 /* The project's topics (SPEC section 2) under the configured prefix: reference topics compacted,
  * facts and dead letters kept forever so a full backfill can be replayed. Topics that already
  * exist are left as they are. `created` (optional) receives how many were new. */
-int ecom_kafka_create_topics(const ecom_config *cfg, int partitions, int replication,
-                             int *created, ecom_error *err);
+int ecom_kafka_create_topics(const ecom_config *cfg, int partitions, int replication, int *created,
+                             ecom_error *err);
 /* Deletes the project's topics under the configured prefix (missing ones are fine). */
 int ecom_kafka_delete_topics(const ecom_config *cfg, ecom_error *err);
 

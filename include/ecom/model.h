@@ -22,15 +22,15 @@
 
 #define ECOM_SCHEMA_VERSION 1
 
-#define ECOM_ID_MAX 32        /* any id, including NUL */
-#define ECOM_NAME_MAX 96      /* product, category and subcategory names */
-#define ECOM_GEO_MAX 64       /* city, state, country */
-#define ECOM_IP_MAX 46        /* textual IPv4 or IPv6 */
-#define ECOM_WORD_MAX 24      /* enumerated words: payment method, status, referrer, ... */
+#define ECOM_ID_MAX 32   /* any id, including NUL */
+#define ECOM_NAME_MAX 96 /* product, category and subcategory names */
+#define ECOM_GEO_MAX 64  /* city, state, country */
+#define ECOM_IP_MAX 46   /* textual IPv4 or IPv6 */
+#define ECOM_WORD_MAX 24 /* enumerated words: payment method, status, referrer, ... */
 #define ECOM_MAX_SUBCATEGORIES 8
 #define ECOM_MAX_PRICES 8
-#define ECOM_MAX_ITEMS 32     /* lines in one transaction or one cart */
-#define ECOM_MAX_VIEWED 64    /* distinct products viewed in one session */
+#define ECOM_MAX_ITEMS 32  /* lines in one transaction or one cart */
+#define ECOM_MAX_VIEWED 64 /* distinct products viewed in one session */
 #define ECOM_MAX_QUANTITY 1000
 #define ECOM_MAX_MESSAGE 65536 /* bytes of one encoded message */
 
@@ -172,6 +172,9 @@ typedef struct ecom_session_event {
     char session_id[ECOM_ID_MAX];
     char user_id[ECOM_ID_MAX];
     ecom_time ts;
+    /* When the session started, on every event: a consumer can place any event (HBase row
+     * key, funnel day) without having seen the session's first event. */
+    ecom_time start_time;
     union {
         ecom_session_start start;
         ecom_page_view page_view;
@@ -206,6 +209,9 @@ const char *ecom_kind_topic(ecom_kind kind);
 #define ECOM_TOPIC_DLQ "dlq"
 /* The message key of a record of that kind: its natural id, or the user id for facts. */
 const char *ecom_key(ecom_kind kind, const void *rec);
+/* The record's own business id: category, product, user, transaction or event id. Stores are
+ * idempotent by it. */
+const char *ecom_record_id(const ecom_record *r);
 
 const char *ecom_event_type_name(ecom_event_type t);
 int ecom_event_type_from_name(const char *s, ecom_event_type *out);

@@ -20,14 +20,14 @@ typedef enum ecom_opt_type {
     ECOM_OPT_INT,    /* int64_t */
     ECOM_OPT_UINT64, /* uint64_t */
     ECOM_OPT_DOUBLE,
-    ECOM_OPT_FLAG,   /* bool, no value */
-    ECOM_OPT_PROPS,  /* repeatable key=value into ecom_props */
+    ECOM_OPT_FLAG,  /* bool, no value */
+    ECOM_OPT_PROPS, /* repeatable key=value into ecom_props */
 } ecom_opt_type;
 
 typedef struct ecom_option {
-    const char *name;    /* long flag without dashes; NULL ends a table */
-    char short_name;     /* 0 when none */
-    const char *env;     /* environment variable, NULL when none */
+    const char *name; /* long flag without dashes; NULL ends a table */
+    char short_name;  /* 0 when none */
+    const char *env;  /* environment variable, NULL when none */
     ecom_opt_type type;
     const char *def;     /* default as text, NULL when none */
     const char *metavar; /* shown in help after the flag */

@@ -1,0 +1,75 @@
+/*
+ * consumer.h - the one consume loop every service runs: sinks and aggregators plug into it.
+ *
+ * The loop owns everything Kafka: the consumer group, replay (`--from earliest|<time>`),
+ * batches that close on size or time, decoding and validation, dead letters, commits, retries
+ * while a store is down, `--until-end`, and a clean stop on SIGTERM. A service supplies a stage:
+ * `add` folds one valid record into its pending batch, `flush` writes the batch to its store.
+ *
+ * The guarantee is at-least-once delivery into the store with offsets committed only after the
+ * batch that contains them was written (and its dead letters acknowledged). Stores make that
+ * exactly-once in effect by writing idempotently, keyed by business id; a crash re-delivers at
+ * most the batches since the last commit, and re-writing them changes nothing.
+ *
+ * A message that fails to decode goes to the dead-letter topic with headers naming its source
+ * topic, partition, offset and the error; it never stops the partition.
+ */
+#ifndef ECOM_CONSUMER_H
+#define ECOM_CONSUMER_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "ecom/config.h"
+#include "ecom/error.h"
+#include "ecom/model.h"
+#include "ecom/options.h"
+
+typedef struct ecom_stage {
+    void *ctx;
+    /* Folds one valid record into the pending batch; must not touch the store. An error here
+     * is a bug or resource failure and stops the service. */
+    int (*add)(void *ctx, const ecom_record *r, const rd_kafka_message_t *m, ecom_error *err);
+    /* Writes the pending batch and empties it. On failure the batch must be left intact: the
+     * loop retries later (store down) or discards it with `reset`. */
+    int (*flush)(void *ctx, ecom_error *err);
+    /* Drops the pending batch unwritten: its partitions were taken away in a rebalance, and
+     * their next owner re-reads it from the last commit. */
+    void (*reset)(void *ctx);
+} ecom_stage;
+
+typedef struct ecom_consume_opts {
+    const char *group;      /* consumer group id */
+    const ecom_kind *kinds; /* topics to read, by record kind */
+    int n_kinds;
+    int batch_max;       /* messages per batch */
+    int batch_ms;        /* the longest a batch stays open */
+    const char *from;    /* NULL: committed offsets; "earliest"; or an ISO-8601 time */
+    bool until_end;      /* return once every partition reached its end offset at start */
+    const char *service; /* for log lines: "sink mongo" */
+} ecom_consume_opts;
+
+typedef struct ecom_consume_stats {
+    int64_t consumed;     /* messages read */
+    int64_t stored;       /* valid records handed to the stage and flushed */
+    int64_t dead_letters; /* messages sent to the DLQ */
+    int64_t batches;
+    int64_t retries; /* failed flush attempts */
+    double seconds;
+} ecom_consume_stats;
+
+/* Options of every consuming command: --group, --from, --until-end, --batch-size, --batch-ms. */
+extern const ecom_option ecom_consumer_options[];
+
+/* Runs the loop until a stop signal, or the end with until_end. Returns 0 after a clean stop
+ * (everything consumed is written and committed). */
+int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_stage *stage,
+                 ecom_consume_stats *stats, ecom_error *err);
+
+/* Parses --from: "earliest", or a time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ) to milliseconds. */
+int ecom_parse_from(const char *from, bool *earliest, int64_t *ms, ecom_error *err);
+
+/* The record kind a topic name holds, by its suffix after the prefix; -1 when none. */
+int ecom_kind_of_topic(const ecom_config *cfg, const char *topic);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * mongo_store.h - the MongoDB side of the data model: documents, collections, indexes.
+ *
+ * Database `ecommerce_db` (--mongo-db), one collection per reference kind and one for transactions;
+ * `_id` is the natural id and the natural id field is kept too. Times are BSON dates, money int64
+ * cents. Only features both MongoDB and FerretDB v1 support are used, so the same code runs against
+ * the containers' MongoDB and the local stack's FerretDB.
+ */
+#ifndef ECOM_MONGO_STORE_H
+#define ECOM_MONGO_STORE_H
+
+#include <mongoc/mongoc.h>
+#include "ecom/config.h"
+#include "ecom/error.h"
+#include "ecom/model.h"
+
+/* Collection of a record kind ("users", ...); NULL for session events (they go to HBase). */
+const char *ecom_mongo_collection(ecom_kind kind);
+
+/* A client for --mongo-uri, with a short server-selection timeout unless the URI sets one, so a
+ * store outage is noticed and retried quickly. Call mongoc_init() first. */
+mongoc_client_t *ecom_mongo_connect(const ecom_config *cfg, const char *appname, ecom_error *err);
+/* Round trip to the server ("ping"). */
+int ecom_mongo_ping(mongoc_client_t *client, ecom_error *err);
+
+/* The document of a record (kinds with a collection only), with _id = natural id. */
+void ecom_mongo_document(const ecom_record *r, bson_t *doc);
+
+/* Creates the indexes readers use (idempotent). */
+int ecom_mongo_create_indexes(mongoc_client_t *client, const char *db, ecom_error *err);
+
+#endif

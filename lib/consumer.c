@@ -1,0 +1,500 @@
+/*
+ * consumer.c - the shared consume loop (see consumer.h for the contract).
+ *
+ * Shape of the loop, after librdkafka's examples/consumer.c: poll, fold each message into the
+ * open batch, close the batch on size or age by flushing the stage and committing the batch's
+ * offsets synchronously, and test the stop flag between polls.
+ *
+ * Offsets to commit are tracked per partition as "next offset" in `pending`; a commit happens
+ * only after the stage's flush succeeded and the dead letters of the batch were acknowledged,
+ * so a crash anywhere re-delivers from the last commit and loses nothing.
+ *
+ * While a store is down the loop retries the same batch (retry.h) with its partitions paused:
+ * nothing new is read, so memory stays bounded and the position is kept. A stop signal during an
+ * outage exits with an error and commits nothing unwritten.
+ *
+ * Rebalances: on revoke, the open batch is flushed and committed if the store allows, else
+ * dropped (the next owner re-reads it). On the first assignment of a run with --from, the
+ * partitions start at the beginning or at the offsets for that time.
+ */
+#include "ecom/consumer.h"
+
+#include <stddef.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ecom/buf.h"
+#include "ecom/codec.h"
+#include "ecom/kafka.h"
+#include "ecom/log.h"
+#include "ecom/retry.h"
+#include "ecom/signals.h"
+
+#define PROGRESS_EVERY_S 10.0
+#define END_REACHED (-1000) /* marks a partition of `ends` whose end offset was reached */
+
+typedef struct loop {
+    const ecom_config *cfg;
+    const ecom_consume_opts *opts;
+    ecom_stage *stage;
+    ecom_consume_stats *stats;
+    rd_kafka_t *rk;
+    ecom_producer dlq;
+    char dlq_topic[256];
+    rd_kafka_topic_partition_list_t *pending; /* next offset to commit per partition */
+    int batch_msgs;                           /* messages in the open batch */
+    int64_t batch_records;                    /* of which valid records */
+    double batch_started;
+    bool from_applied, earliest;
+    int64_t from_ms;
+    rd_kafka_topic_partition_list_t *ends; /* until_end: end offset per assigned partition */
+    bool assigned_once;
+    ecom_record *record; /* decode scratch: records are large, so not on the stack */
+    bool failed;
+    ecom_error failure;
+    double started, last_progress;
+    int64_t consumed_at_last_progress;
+} loop;
+
+const ecom_option ecom_consumer_options[] = {
+    {"group", 'g', "ECOM_GROUP", ECOM_OPT_STRING, NULL, "ID", NULL, 0, 0,
+     offsetof(ecom_config, group), "consumer group [default: ecom-<command>]"},
+    {"from", 0, "ECOM_FROM", ECOM_OPT_STRING, NULL, "earliest|TIME", NULL, 0, 0,
+     offsetof(ecom_config, from),
+     "replay from the beginning, or from a time (2025-03-01 or 2025-03-01T12:00:00Z), instead "
+     "of the committed offsets"},
+    {"until-end", 'e', "ECOM_UNTIL_END", ECOM_OPT_FLAG, NULL, NULL, NULL, 0, 0,
+     offsetof(ecom_config, until_end),
+     "exit 0 once every partition reached the end offset it had at start, all written and "
+     "committed"},
+    {"batch-size", 0, "ECOM_BATCH_SIZE", ECOM_OPT_INT, "5000", "N", NULL, 1, 1000000,
+     offsetof(ecom_config, batch_size), "messages per batch written to the store"},
+    {"batch-ms", 0, "ECOM_BATCH_MS", ECOM_OPT_INT, "500", "MS", NULL, 1, 600000,
+     offsetof(ecom_config, batch_ms), "longest time a batch stays open"},
+    {NULL, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL},
+};
+
+int ecom_parse_from(const char *from, bool *earliest, int64_t *ms, ecom_error *err)
+{
+    *earliest = false;
+    *ms = 0;
+    if (strcmp(from, "earliest") == 0) {
+        *earliest = true;
+        return 0;
+    }
+    ecom_time t;
+    if (ecom_time_or_date_parse(from, &t, err))
+        return ecom_fail(err,
+                         "--from: '%s' is neither 'earliest' nor a time like "
+                         "2025-03-01 or 2025-03-01T12:00:00Z",
+                         from);
+    *ms = t * 1000;
+    return 0;
+}
+
+int ecom_kind_of_topic(const ecom_config *cfg, const char *topic)
+{
+    size_t plen = strlen(cfg->topic_prefix);
+    if (strncmp(topic, cfg->topic_prefix, plen) != 0)
+        return -1;
+    for (int k = 0; k < ECOM_KIND_COUNT; k++)
+        if (strcmp(topic + plen, ecom_kind_topic((ecom_kind)k)) == 0)
+            return k;
+    return -1;
+}
+
+/* ---- until-end bookkeeping ------------------------------------------------------------------ */
+
+static void ends_record(loop *l, const rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &parts->elems[i];
+        if (rd_kafka_topic_partition_list_find(l->ends, p->topic, p->partition))
+            continue;
+        int64_t lo = 0, hi = 0;
+        rd_kafka_resp_err_t e =
+            rd_kafka_query_watermark_offsets(l->rk, p->topic, p->partition, &lo, &hi, 30000);
+        rd_kafka_topic_partition_t *end =
+            rd_kafka_topic_partition_list_add(l->ends, p->topic, p->partition);
+        end->offset = (e || hi <= lo) ? END_REACHED : hi;
+    }
+}
+
+static void ends_note(loop *l, const char *topic, int32_t partition, int64_t next_offset)
+{
+    rd_kafka_topic_partition_t *end = rd_kafka_topic_partition_list_find(l->ends, topic, partition);
+    if (end && end->offset != END_REACHED && next_offset >= end->offset)
+        end->offset = END_REACHED;
+}
+
+static bool ends_all_reached(const loop *l)
+{
+    if (!l->assigned_once)
+        return false;
+    for (int i = 0; i < l->ends->cnt; i++)
+        if (l->ends->elems[i].offset != END_REACHED)
+            return false;
+    return true;
+}
+
+/* ---- batches -------------------------------------------------------------------------------- */
+
+static void batch_clear(loop *l)
+{
+    rd_kafka_topic_partition_list_destroy(l->pending);
+    l->pending = rd_kafka_topic_partition_list_new(16);
+    l->batch_msgs = 0;
+    l->batch_records = 0;
+}
+
+/* One attempt to make the open batch durable: the store, then the dead letters. */
+static int batch_write(loop *l, ecom_error *err)
+{
+    if (l->stage->flush(l->stage->ctx, err))
+        return -1;
+    if (l->dlq.rk && l->dlq.sent > l->dlq.delivered + l->dlq.failed)
+        return ecom_producer_flush(&l->dlq, 30000, err);
+    if (l->dlq.failed)
+        return ecom_fail(err, "dead-letter delivery failed: %s", l->dlq.first_error);
+    return 0;
+}
+
+static int batch_commit(loop *l)
+{
+    if (l->pending->cnt == 0)
+        return 0;
+    rd_kafka_resp_err_t e = rd_kafka_commit(l->rk, l->pending, 0);
+    if (e) {
+        /* The batch is written; a failed commit only means it will be re-delivered (and
+         * re-written, harmlessly) after the rebalance that caused it. */
+        ecom_log(ECOM_WARN, "offset commit failed; the batch will be re-delivered", "error=\"%s\"",
+                 rd_kafka_err2str(e));
+        return -1;
+    }
+    return 0;
+}
+
+static void pause_all(loop *l, bool pause)
+{
+    rd_kafka_topic_partition_list_t *assigned = NULL;
+    if (rd_kafka_assignment(l->rk, &assigned) || !assigned)
+        return;
+    if (pause)
+        rd_kafka_pause_partitions(l->rk, assigned);
+    else
+        rd_kafka_resume_partitions(l->rk, assigned);
+    rd_kafka_topic_partition_list_destroy(assigned);
+}
+
+static int batch_write_attempt(void *arg, ecom_error *err)
+{
+    return batch_write(arg, err);
+}
+
+static void batch_outage(void *arg, bool begins)
+{
+    pause_all(arg, begins); /* nothing new is fetched while the batch cannot be written */
+}
+
+/* Writes and commits the open batch, retrying while the store is unavailable. Fails only when
+ * asked to stop during an outage. */
+static int batch_close(loop *l)
+{
+    if (l->batch_msgs == 0)
+        return 0;
+    ecom_error err;
+    ecom_retry retry = {.what = l->opts->service,
+                        .attempt = batch_write_attempt,
+                        .arg = l,
+                        .on_outage = batch_outage};
+    int rc = ecom_retry_run(&retry, &err);
+    l->stats->retries += retry.failures;
+    if (rc) {
+        l->failed = true;
+        ecom_fail(&l->failure,
+                  "stopped while the store was unavailable; %d message(s) not written and not "
+                  "committed, they will be read again on restart (%s)",
+                  l->batch_msgs, err.msg);
+        return -1;
+    }
+    batch_commit(l);
+    l->stats->batches++;
+    l->stats->stored += l->batch_records;
+    batch_clear(l);
+    return 0;
+}
+
+/* ---- dead letters --------------------------------------------------------------------------- */
+
+static int dead_letter(loop *l, const rd_kafka_message_t *m, const char *reason)
+{
+    ecom_error err;
+    if (!l->dlq.rk && ecom_producer_open(&l->dlq, l->cfg, &err)) {
+        l->failed = true;
+        ecom_fail(&l->failure, "cannot open the dead-letter producer: %s", err.msg);
+        return -1;
+    }
+    char partition[16], offset[24];
+    snprintf(partition, sizeof partition, "%d", (int)m->partition);
+    snprintf(offset, sizeof offset, "%lld", (long long)m->offset);
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            l->dlq.rk, RD_KAFKA_V_TOPIC(l->dlq_topic), RD_KAFKA_V_KEY(m->key, m->key_len),
+            RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADER("source_topic", topic, -1),
+            RD_KAFKA_V_HEADER("source_partition", partition, -1),
+            RD_KAFKA_V_HEADER("source_offset", offset, -1), RD_KAFKA_V_HEADER("error", reason, -1),
+            RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+            break;
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            l->failed = true;
+            ecom_fail(&l->failure, "cannot queue dead letter: %s", rd_kafka_err2str(e));
+            return -1;
+        }
+        rd_kafka_poll(l->dlq.rk, 50);
+    }
+    l->dlq.sent++;
+    l->stats->dead_letters++;
+    ecom_log(ECOM_WARN, "dead letter", "topic=%s partition=%d offset=%lld error=\"%s\"", topic,
+             (int)m->partition, (long long)m->offset, reason);
+    return 0;
+}
+
+/* ---- messages ------------------------------------------------------------------------------- */
+
+static void pending_note(loop *l, const rd_kafka_message_t *m)
+{
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    rd_kafka_topic_partition_t *p =
+        rd_kafka_topic_partition_list_find(l->pending, topic, m->partition);
+    if (!p)
+        p = rd_kafka_topic_partition_list_add(l->pending, topic, m->partition);
+    p->offset = m->offset + 1;
+    if (l->batch_msgs++ == 0)
+        l->batch_started = ecom_monotonic();
+}
+
+static void handle_message(loop *l, rd_kafka_message_t *m)
+{
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        ends_note(l, topic, m->partition, m->offset);
+        return;
+    }
+    if (m->err) {
+        ecom_log(ECOM_WARN, "consume error", "topic=%s partition=%d error=\"%s\"", topic,
+                 (int)m->partition, rd_kafka_message_errstr(m));
+        return;
+    }
+    l->stats->consumed++;
+    int kind = ecom_kind_of_topic(l->cfg, topic);
+    ecom_error err;
+    if (kind < 0) {
+        ecom_fail(&err, "topic %s holds no known record kind", topic);
+        dead_letter(l, m, err.msg);
+    } else if (ecom_record_decode((ecom_kind)kind, m->payload, m->len, l->record, &err)) {
+        dead_letter(l, m, err.msg);
+    } else if (l->stage->add(l->stage->ctx, l->record, m, &err)) {
+        l->failed = true;
+        ecom_fail(&l->failure, "%s: %s", l->opts->service, err.msg);
+        return;
+    } else {
+        l->batch_records++;
+    }
+    pending_note(l, m);
+    ends_note(l, topic, m->partition, m->offset + 1);
+}
+
+/* ---- group membership ----------------------------------------------------------------------- */
+
+static void apply_from(loop *l, rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++)
+        parts->elems[i].offset = l->earliest ? RD_KAFKA_OFFSET_BEGINNING : l->from_ms;
+    if (!l->earliest) {
+        rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(l->rk, parts, 30000);
+        if (e)
+            ecom_log(ECOM_WARN, "offsets for --from time failed, starting at the beginning",
+                     "error=\"%s\"", rd_kafka_err2str(e));
+        for (int i = 0; i < parts->cnt; i++)
+            if (e || parts->elems[i].offset < 0)
+                parts->elems[i].offset = e ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+    }
+    ecom_log(ECOM_INFO, "replaying", "from=%s partitions=%d", l->opts->from, parts->cnt);
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    loop *l = opaque;
+    if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        if (l->opts->from && !l->from_applied) {
+            apply_from(l, parts);
+            l->from_applied = true;
+        }
+        if (l->opts->until_end)
+            ends_record(l, parts);
+        l->assigned_once = true;
+        ecom_log(ECOM_INFO, "partitions assigned", "service=\"%s\" count=%d", l->opts->service,
+                 parts->cnt);
+        rd_kafka_assign(rk, parts);
+        return;
+    }
+    /* revoked (or an error): finish what we hold if we can, then let go */
+    ecom_error err;
+    if (l->batch_msgs && batch_write(l, &err) == 0) {
+        batch_commit(l);
+        l->stats->batches++;
+        l->stats->stored += l->batch_records;
+    } else if (l->batch_msgs) {
+        ecom_log(ECOM_WARN, "partitions revoked with an unwritten batch; it will be re-read",
+                 "error=\"%s\" batch=%d", err.msg, l->batch_msgs);
+        l->stage->reset(l->stage->ctx);
+    }
+    batch_clear(l);
+    ecom_log(ECOM_INFO, "partitions revoked", "service=\"%s\" count=%d", l->opts->service,
+             parts->cnt);
+    rd_kafka_assign(rk, NULL);
+}
+
+/* ---- the loop ------------------------------------------------------------------------------- */
+
+static int64_t current_lag(loop *l)
+{
+    rd_kafka_topic_partition_list_t *assigned = NULL;
+    if (rd_kafka_assignment(l->rk, &assigned) || !assigned)
+        return -1;
+    rd_kafka_position(l->rk, assigned);
+    int64_t lag = 0;
+    for (int i = 0; i < assigned->cnt; i++) {
+        int64_t lo, hi;
+        const rd_kafka_topic_partition_t *p = &assigned->elems[i];
+        if (rd_kafka_get_watermark_offsets(l->rk, p->topic, p->partition, &lo, &hi) == 0 &&
+            p->offset >= 0 && hi > p->offset)
+            lag += hi - p->offset;
+    }
+    rd_kafka_topic_partition_list_destroy(assigned);
+    return lag;
+}
+
+static void log_progress(loop *l, bool final)
+{
+    double now = ecom_monotonic();
+    if (!final && now - l->last_progress < PROGRESS_EVERY_S)
+        return;
+    double window = now - l->last_progress;
+    ecom_log(ECOM_INFO, final ? "finished" : "progress",
+             "service=\"%s\" consumed=%lld stored=%lld dead_letters=%lld batches=%lld "
+             "rate_per_s=%.0f lag=%lld",
+             l->opts->service, (long long)l->stats->consumed, (long long)l->stats->stored,
+             (long long)l->stats->dead_letters, (long long)l->stats->batches,
+             final ? (double)l->stats->consumed / (now - l->started + 1e-9)
+                   : (double)(l->stats->consumed - l->consumed_at_last_progress) / window,
+             (long long)current_lag(l));
+    l->last_progress = now;
+    l->consumed_at_last_progress = l->stats->consumed;
+}
+
+static rd_kafka_t *open_consumer(loop *l, ecom_error *err)
+{
+    const char *defaults[] = {
+        "group.id",
+        l->opts->group,
+        "enable.auto.commit",
+        "false",
+        "enable.auto.offset.store",
+        "false",
+        "auto.offset.reset",
+        "earliest",
+        "enable.partition.eof",
+        l->opts->until_end ? "true" : "false",
+        "fetch.max.bytes",
+        "52428800",
+        "queued.max.messages.kbytes",
+        "262144",
+        NULL,
+    };
+    rd_kafka_conf_t *conf = ecom_kafka_conf(l->cfg, defaults, err);
+    if (!conf)
+        return NULL;
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_opaque(conf, l);
+    char errstr[512];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        ecom_fail(err, "cannot create Kafka consumer: %s", errstr);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(l->opts->n_kinds);
+    for (int i = 0; i < l->opts->n_kinds; i++) {
+        char name[256];
+        ecom_topic_name(l->cfg, ecom_kind_topic(l->opts->kinds[i]), name, sizeof name);
+        rd_kafka_topic_partition_list_add(topics, name, RD_KAFKA_PARTITION_UA);
+    }
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (e) {
+        rd_kafka_destroy(rk);
+        ecom_fail(err, "cannot subscribe: %s", rd_kafka_err2str(e));
+        return NULL;
+    }
+    return rk;
+}
+
+int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_stage *stage,
+                 ecom_consume_stats *stats, ecom_error *err)
+{
+    loop l;
+    memset(&l, 0, sizeof l);
+    memset(stats, 0, sizeof *stats);
+    l.cfg = cfg;
+    l.opts = opts;
+    l.stage = stage;
+    l.stats = stats;
+    if (opts->from && ecom_parse_from(opts->from, &l.earliest, &l.from_ms, err))
+        return -1;
+    ecom_topic_name(cfg, ECOM_TOPIC_DLQ, l.dlq_topic, sizeof l.dlq_topic);
+    l.pending = rd_kafka_topic_partition_list_new(16);
+    l.ends = rd_kafka_topic_partition_list_new(16);
+    l.record = ecom_xmalloc(sizeof *l.record);
+    l.started = l.last_progress = ecom_monotonic();
+    l.rk = open_consumer(&l, err);
+    int rc = l.rk ? 0 : -1;
+    while (rc == 0 && !l.failed && !ecom_stop_requested()) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(l.rk, 100);
+        if (m) {
+            handle_message(&l, m);
+            rd_kafka_message_destroy(m);
+        }
+        if (l.dlq.rk)
+            ecom_producer_poll(&l.dlq);
+        if (l.batch_msgs && (l.batch_msgs >= opts->batch_max ||
+                             ecom_monotonic() - l.batch_started >= opts->batch_ms / 1000.0))
+            batch_close(&l);
+        if (opts->until_end && l.batch_msgs == 0 && ends_all_reached(&l))
+            break;
+        log_progress(&l, false);
+    }
+    if (rc == 0 && !l.failed)
+        batch_close(&l); /* what was consumed before the stop is written and committed */
+    stats->seconds = ecom_monotonic() - l.started;
+    if (l.rk) {
+        log_progress(&l, true);
+        rd_kafka_consumer_close(l.rk);
+        rd_kafka_destroy(l.rk);
+    }
+    ecom_producer_close(&l.dlq);
+    rd_kafka_topic_partition_list_destroy(l.pending);
+    rd_kafka_topic_partition_list_destroy(l.ends);
+    free(l.record);
+    if (l.failed) {
+        *err = l.failure;
+        return -1;
+    }
+    return rc;
+}
