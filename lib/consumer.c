@@ -398,6 +398,31 @@ static void log_progress(loop *l, bool final)
     l->consumed_at_last_progress = l->stats->consumed;
 }
 
+/* Subscribing to a topic that does not exist waits forever without a word; say so instead. */
+static int check_topics(loop *l, rd_kafka_t *rk, ecom_error *err)
+{
+    const rd_kafka_metadata_t *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, 10000);
+    if (e)
+        return ecom_fail(err, "no metadata from Kafka at %s: %s", l->cfg->brokers,
+                         rd_kafka_err2str(e));
+    int rc = 0;
+    for (int i = 0; i < l->opts->n_kinds && rc == 0; i++) {
+        char name[256];
+        bool found = false;
+        ecom_topic_name(l->cfg, ecom_kind_topic(l->opts->kinds[i]), name, sizeof name);
+        for (int t = 0; t < md->topic_cnt && !found; t++)
+            found = strcmp(md->topics[t].topic, name) == 0 && md->topics[t].err == 0;
+        if (!found)
+            rc = ecom_fail(err,
+                           "topic %s does not exist; create the topics with `ecom init` "
+                           "(and check --topic-prefix)",
+                           name);
+    }
+    rd_kafka_metadata_destroy(md);
+    return rc;
+}
+
 static rd_kafka_t *open_consumer(loop *l, ecom_error *err)
 {
     const char *defaults[] = {
@@ -430,6 +455,10 @@ static rd_kafka_t *open_consumer(loop *l, ecom_error *err)
         return NULL;
     }
     rd_kafka_poll_set_consumer(rk);
+    if (check_topics(l, rk, err)) {
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(l->opts->n_kinds);
     for (int i = 0; i < l->opts->n_kinds; i++) {
         char name[256];

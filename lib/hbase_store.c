@@ -18,21 +18,28 @@
 #include "ecom/jsonw.h"
 #include "hbase.h"
 
-#define PIPELINE_WINDOW 128 /* calls in flight; each reply is a few bytes */
+#define PIPELINE_WINDOW 64 /* calls in flight per connection; each reply is a few bytes */
+#define CONNECTIONS 8      /* the Thrift server serves each connection on its own thread */
 #define SCAN_ROWS 256
 
 static const char *const families[] = {"info:", "geo:", "device:", "pv:", "cart:"};
 
-struct ecom_hbase {
-    char host[256];
-    int port;
+typedef struct connection {
     ThriftSocket *socket;
     ThriftTransport *transport;
     ThriftProtocol *protocol;
     HbaseIf *client;
     bool open;
-    GByteArray *table;      /* the table name as Thrift Text */
-    GHashTable *attributes; /* always empty */
+    int in_flight; /* calls sent whose reply is not read yet */
+} connection;
+
+struct ecom_hbase {
+    char host[256];
+    int port;
+    connection conn[CONNECTIONS]; /* conn[0] serves single calls and scans */
+    HbaseIf *client;              /* conn[0].client */
+    GByteArray *table;            /* the table name as Thrift Text */
+    GHashTable *attributes;       /* always empty */
 };
 
 /* ---- Thrift plumbing ------------------------------------------------------------------------ */
@@ -61,22 +68,30 @@ static int call_failed(ecom_hbase *h, const char *what, GError *gerr, IOError *i
         g_object_unref(io);
     if (ia)
         g_object_unref(ia);
-    /* the stream may be mid-reply: start over on a fresh connection next time */
-    if (h->open)
-        thrift_transport_close(h->transport, NULL);
-    h->open = false;
+    /* streams may be mid-reply: start over on fresh connections next time */
+    for (int i = 0; i < CONNECTIONS; i++) {
+        if (h->conn[i].open)
+            thrift_transport_close(h->conn[i].transport, NULL);
+        h->conn[i].open = false;
+        h->conn[i].in_flight = 0;
+    }
     return -1;
+}
+
+static int open_connection(ecom_hbase *h, connection *c, ecom_error *err)
+{
+    if (c->open)
+        return 0;
+    GError *gerr = NULL;
+    if (!thrift_transport_open(c->transport, &gerr))
+        return call_failed(h, "connect", gerr, NULL, NULL, err);
+    c->open = true;
+    return 0;
 }
 
 static int ensure_open(ecom_hbase *h, ecom_error *err)
 {
-    if (h->open)
-        return 0;
-    GError *gerr = NULL;
-    if (!thrift_transport_open(h->transport, &gerr))
-        return call_failed(h, "connect", gerr, NULL, NULL, err);
-    h->open = true;
-    return 0;
+    return open_connection(h, &h->conn[0], err);
 }
 
 ecom_hbase *ecom_hbase_new(const char *host_port, const char *table, ecom_error *err)
@@ -92,12 +107,16 @@ ecom_hbase *ecom_hbase_new(const char *host_port, const char *table, ecom_error 
     ecom_hbase *h = ecom_xcalloc(1, sizeof *h);
     memcpy(h->host, host_port, (size_t)(colon - host_port));
     h->port = (int)port;
-    h->socket = g_object_new(THRIFT_TYPE_SOCKET, "hostname", h->host, "port", h->port, NULL);
-    h->transport = g_object_new(THRIFT_TYPE_BUFFERED_TRANSPORT, "transport", h->socket,
-                                "r_buf_size", 65536, "w_buf_size", 262144, NULL);
-    h->protocol = g_object_new(THRIFT_TYPE_BINARY_PROTOCOL, "transport", h->transport, NULL);
-    h->client = g_object_new(TYPE_HBASE_CLIENT, "input_protocol", h->protocol, "output_protocol",
-                             h->protocol, NULL);
+    for (int i = 0; i < CONNECTIONS; i++) {
+        connection *c = &h->conn[i];
+        c->socket = g_object_new(THRIFT_TYPE_SOCKET, "hostname", h->host, "port", h->port, NULL);
+        c->transport = g_object_new(THRIFT_TYPE_BUFFERED_TRANSPORT, "transport", c->socket,
+                                    "r_buf_size", 65536, "w_buf_size", 262144, NULL);
+        c->protocol = g_object_new(THRIFT_TYPE_BINARY_PROTOCOL, "transport", c->transport, NULL);
+        c->client = g_object_new(TYPE_HBASE_CLIENT, "input_protocol", c->protocol,
+                                 "output_protocol", c->protocol, NULL);
+    }
+    h->client = h->conn[0].client;
     h->table = text(table);
     h->attributes = g_hash_table_new(g_str_hash, g_str_equal);
     return h;
@@ -107,12 +126,15 @@ void ecom_hbase_free(ecom_hbase *h)
 {
     if (!h)
         return;
-    if (h->open)
-        thrift_transport_close(h->transport, NULL);
-    g_object_unref(h->client);
-    g_object_unref(h->protocol);
-    g_object_unref(h->transport);
-    g_object_unref(h->socket);
+    for (int i = 0; i < CONNECTIONS; i++) {
+        connection *c = &h->conn[i];
+        if (c->open)
+            thrift_transport_close(c->transport, NULL);
+        g_object_unref(c->client);
+        g_object_unref(c->protocol);
+        g_object_unref(c->transport);
+        g_object_unref(c->socket);
+    }
     g_byte_array_unref(h->table);
     g_hash_table_destroy(h->attributes);
     free(h);
@@ -346,54 +368,59 @@ void ecom_hbase_batch_add(ecom_hbase_batch *b, const ecom_session_event *ev)
     }
 }
 
-static int recv_one(ecom_hbase *h, ecom_error *err)
+static int recv_one(ecom_hbase *h, connection *c, ecom_error *err)
 {
     IOError *io = NULL;
     IllegalArgument *ia = NULL;
     GError *gerr = NULL;
-    if (!hbase_client_recv_mutate_rows_ts(h->client, &io, &ia, &gerr) || io || ia)
+    if (!hbase_client_recv_mutate_rows_ts(c->client, &io, &ia, &gerr) || io || ia)
         return call_failed(h, "mutateRowsTs", gerr, io, ia, err);
+    c->in_flight--;
     return 0;
 }
 
+/* Sends one call per timestamp, spread over the connections, each keeping a window of calls in
+ * flight, then reads every remaining reply. Any failure fails the whole batch, which is then
+ * retried whole: re-writing cells with the same timestamps is harmless. */
 int ecom_hbase_batch_write(ecom_hbase *h, ecom_hbase_batch *b, ecom_error *err)
 {
     if (b->cells == 0)
         return 0;
-    if (ensure_open(h, err))
-        return -1;
+    for (int i = 0; i < CONNECTIONS; i++)
+        if (open_connection(h, &h->conn[i], err))
+            return -1;
     GHashTableIter it;
     gpointer key, value;
-    int in_flight = 0;
+    int next = 0, rc = 0;
     GPtrArray *rows = g_ptr_array_new();
     g_hash_table_iter_init(&it, b->by_ts);
-    while (g_hash_table_iter_next(&it, &key, &value)) {
+    while (rc == 0 && g_hash_table_iter_next(&it, &key, &value)) {
         g_ptr_array_set_size(rows, 0);
         GHashTableIter rit;
         gpointer rk, rv;
         g_hash_table_iter_init(&rit, value);
         while (g_hash_table_iter_next(&rit, &rk, &rv))
             g_ptr_array_add(rows, rv);
+        connection *c = &h->conn[next++ % CONNECTIONS];
+        if (c->in_flight >= PIPELINE_WINDOW && recv_one(h, c, err)) {
+            rc = -1;
+            break;
+        }
         GError *gerr = NULL;
-        if (!hbase_client_send_mutate_rows_ts(h->client, h->table, rows, *(gint64 *)key,
+        if (!hbase_client_send_mutate_rows_ts(c->client, h->table, rows, *(gint64 *)key,
                                               h->attributes, &gerr)) {
-            g_ptr_array_free(rows, TRUE);
-            return call_failed(h, "mutateRowsTs", gerr, NULL, NULL, err);
+            rc = call_failed(h, "mutateRowsTs", gerr, NULL, NULL, err);
+            break;
         }
-        if (++in_flight >= PIPELINE_WINDOW) {
-            if (recv_one(h, err)) {
-                g_ptr_array_free(rows, TRUE);
-                return -1;
-            }
-            in_flight--;
-        }
+        c->in_flight++;
     }
     g_ptr_array_free(rows, TRUE);
-    for (; in_flight > 0; in_flight--)
-        if (recv_one(h, err))
-            return -1;
-    ecom_hbase_batch_clear(b);
-    return 0;
+    for (int i = 0; rc == 0 && i < CONNECTIONS; i++)
+        while (rc == 0 && h->conn[i].in_flight > 0)
+            rc = recv_one(h, &h->conn[i], err);
+    if (rc == 0)
+        ecom_hbase_batch_clear(b);
+    return rc;
 }
 
 /* ---- scans ---------------------------------------------------------------------------------- */

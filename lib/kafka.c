@@ -35,6 +35,17 @@ static void log_kafka_error(rd_kafka_t *rk, int code, const char *reason, void *
              "error=\"%s\" reason=\"%s\"", rd_kafka_err2str((rd_kafka_resp_err_t)code), reason);
 }
 
+/* librdkafka's own log lines, as structured lines like ours. */
+static void log_kafka_line(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    ecom_log(level <= 3   ? ECOM_ERROR
+             : level <= 4 ? ECOM_WARN
+             : level <= 6 ? ECOM_INFO
+                          : ECOM_DEBUG,
+             "kafka client", "facility=%s detail=\"%s\"", fac, buf);
+}
+
 rd_kafka_conf_t *ecom_kafka_conf(const ecom_config *cfg, const char *const *defaults,
                                  ecom_error *err)
 {
@@ -48,6 +59,7 @@ rd_kafka_conf_t *ecom_kafka_conf(const ecom_config *cfg, const char *const *defa
         if (conf_set(conf, cfg->kafka.keys[i], cfg->kafka.values[i], "-X", err))
             goto fail;
     rd_kafka_conf_set_error_cb(conf, log_kafka_error);
+    rd_kafka_conf_set_log_cb(conf, log_kafka_line);
     return conf;
 fail:
     rd_kafka_conf_destroy(conf);

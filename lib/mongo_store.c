@@ -4,6 +4,27 @@
 #include "ecom/mongo_store.h"
 
 #include <string.h>
+#include "ecom/log.h"
+
+static void driver_log(mongoc_log_level_t level, const char *domain, const char *message,
+                       void *unused)
+{
+    (void)unused;
+    if (level > MONGOC_LOG_LEVEL_WARNING)
+        return;
+    /* FerretDB v1 does not implement endSessions, which the driver sends on shutdown; nothing
+     * is lost by it, so it is not worth a warning on every exit */
+    if (strstr(message, "endSessions"))
+        return;
+    ecom_log(level <= MONGOC_LOG_LEVEL_CRITICAL ? ECOM_ERROR : ECOM_WARN, "mongodb driver",
+             "domain=%s detail=\"%s\"", domain, message);
+}
+
+void ecom_mongo_init(void)
+{
+    mongoc_init();
+    mongoc_log_set_handler(driver_log, NULL);
+}
 
 const char *ecom_mongo_collection(ecom_kind kind)
 {

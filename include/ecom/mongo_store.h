@@ -17,8 +17,11 @@
 /* Collection of a record kind ("users", ...); NULL for session events (they go to HBase). */
 const char *ecom_mongo_collection(ecom_kind kind);
 
+/* mongoc_init() plus routing the driver's own log lines into ours (structured, on stderr). */
+void ecom_mongo_init(void);
+
 /* A client for --mongo-uri, with a short server-selection timeout unless the URI sets one, so a
- * store outage is noticed and retried quickly. Call mongoc_init() first. */
+ * store outage is noticed and retried quickly. Call ecom_mongo_init() first. */
 mongoc_client_t *ecom_mongo_connect(const ecom_config *cfg, const char *appname, ecom_error *err);
 /* Round trip to the server ("ping"). */
 int ecom_mongo_ping(mongoc_client_t *client, ecom_error *err);

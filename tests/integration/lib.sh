@@ -26,3 +26,37 @@ expect_eq() {
   [ "$2" = "$3" ] || fail "$1: expected $2, got $3"
   echo "ok: $1 = $3"
 }
+
+: "${STORE_CENSUS:=}"
+: "${TOPIC_CENSUS:=}"
+
+# A name for a database, table or group no other test run uses (letters, digits, _).
+unique_name() {
+  echo "t_$1_$(date +%s)_$$"
+}
+
+# generate_split NDJSON DIR: one file per topic of "key<TAB>value" lines, for kcat -P -K'\t'.
+ndjson_split() {
+  python3 - "$1" "$2" <<'PY'
+import sys, os
+src, out = sys.argv[1], sys.argv[2]
+os.makedirs(out, exist_ok=True)
+files = {}
+with open(src, "rb") as f:
+    for line in f:
+        t0 = line.index(b'"topic":"') + 9; t1 = line.index(b'"', t0)
+        k0 = line.index(b'"key":"', t1) + 7; k1 = line.index(b'"', k0)
+        v0 = line.index(b'"value":', k1) + 8
+        topic = line[t0:t1].decode()
+        if topic not in files:
+            files[topic] = open(os.path.join(out, topic), "wb")
+        files[topic].write(line[k0:k1] + b"\t" + line[v0:-2] + b"\n")
+for f in files.values():
+    f.close()
+PY
+}
+
+# census_field FILE PATH: a value from a store census, PATH like "['mongo']['users']['count']".
+census_field() {
+  json_get "$1" "d$2"
+}

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "ecom/hbase_store.h"
+#include "ecom/mongo_store.h"
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
 {
@@ -127,7 +128,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    mongoc_init();
+    ecom_mongo_init();
     mongoc_client_t *client = mongoc_client_new(uri);
     int rc = 0;
     if (doc_coll) {
