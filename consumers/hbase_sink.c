@@ -68,16 +68,8 @@ static int hbase_sink_run(ecom_config *cfg)
         .what = "create the HBase table", .attempt = ensure_table_attempt, .arg = s.hbase};
     if (ecom_retry_run(&table, &err) == 0) {
         static const ecom_kind kinds[] = {ECOM_KIND_SESSION_EVENT};
-        ecom_consume_opts opts = {
-            .group = cfg->group ? cfg->group : "ecom-sink-hbase",
-            .kinds = kinds,
-            .n_kinds = 1,
-            .batch_max = (int)cfg->batch_size,
-            .batch_ms = (int)cfg->batch_ms,
-            .from = cfg->from,
-            .until_end = cfg->until_end,
-            .service = "sink hbase",
-        };
+        ecom_consume_opts opts =
+            ecom_consume_opts_for(cfg, "sink hbase", "ecom-sink-hbase", kinds, 1);
         ecom_stage stage = {.ctx = &s, .add = sink_add, .flush = sink_flush, .reset = sink_reset};
         ecom_consume_stats stats;
         if (ecom_consume(cfg, &opts, &stage, &stats, &err) == 0) {

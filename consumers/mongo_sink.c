@@ -248,16 +248,8 @@ static int mongo_sink_run(ecom_config *cfg)
     if (ecom_retry_run(&indexes, &err) == 0) {
         static const ecom_kind kinds[] = {ECOM_KIND_CATEGORY, ECOM_KIND_PRODUCT, ECOM_KIND_USER,
                                           ECOM_KIND_TRANSACTION};
-        ecom_consume_opts opts = {
-            .group = cfg->group ? cfg->group : "ecom-sink-mongo",
-            .kinds = kinds,
-            .n_kinds = 4,
-            .batch_max = (int)cfg->batch_size,
-            .batch_ms = (int)cfg->batch_ms,
-            .from = cfg->from,
-            .until_end = cfg->until_end,
-            .service = "sink mongo",
-        };
+        ecom_consume_opts opts =
+            ecom_consume_opts_for(cfg, "sink mongo", "ecom-sink-mongo", kinds, 4);
         ecom_stage stage = {.ctx = &s, .add = sink_add, .flush = sink_flush, .reset = sink_reset};
         ecom_consume_stats stats;
         if (ecom_consume(cfg, &opts, &stage, &stats, &err) == 0) {

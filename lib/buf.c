@@ -46,6 +46,16 @@ char *ecom_xstrdup(const char *s)
     return p;
 }
 
+uint64_t ecom_fnv1a(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
 void ecom_buf_init(ecom_buf *b)
 {
     b->data = NULL;

@@ -75,6 +75,23 @@ const ecom_option ecom_consumer_options[] = {
     {NULL, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL},
 };
 
+ecom_consume_opts ecom_consume_opts_for(const ecom_config *cfg, const char *service,
+                                        const char *default_group, const ecom_kind *kinds,
+                                        int n_kinds)
+{
+    ecom_consume_opts o = {
+        .group = cfg->group && *cfg->group ? cfg->group : default_group,
+        .kinds = kinds,
+        .n_kinds = n_kinds,
+        .batch_max = (int)cfg->batch_size,
+        .batch_ms = (int)cfg->batch_ms,
+        .from = cfg->from && *cfg->from ? cfg->from : NULL,
+        .until_end = cfg->until_end,
+        .service = service,
+    };
+    return o;
+}
+
 int ecom_parse_from(const char *from, bool *earliest, int64_t *ms, ecom_error *err)
 {
     *earliest = false;

@@ -42,6 +42,7 @@ struct ecom_metrics {
     GHashTable *users;      /* id (in entry) -> user_entry */
     GHashTable *days;       /* int64 day (in entry) -> day_entry */
     int64_t transactions, sessions;
+    int64_t known_products, known_users; /* entries whose reference data arrived */
     int64_t funnel_viewed, funnel_carted, funnel_converted;
 };
 
@@ -114,6 +115,7 @@ void ecom_metrics_add_category(ecom_metrics *m, const ecom_category *c)
 void ecom_metrics_add_product(ecom_metrics *m, const ecom_product *p)
 {
     product_entry *e = product_at(m, p->product_id);
+    m->known_products += !e->known;
     e->known = true;
     g_strlcpy(e->name, p->name, sizeof e->name);
     g_strlcpy(e->category_id, p->category_id, sizeof e->category_id);
@@ -122,6 +124,7 @@ void ecom_metrics_add_product(ecom_metrics *m, const ecom_product *p)
 void ecom_metrics_add_user(ecom_metrics *m, const ecom_user *u)
 {
     user_entry *e = user_at(m, u->user_id);
+    m->known_users += !e->known;
     e->known = true;
     e->registration_date = u->registration_date;
 }
@@ -370,28 +373,6 @@ static json_t *spend_and_cohorts_json(const ecom_metrics *m, json_t **cohorts_ou
     return spend;
 }
 
-static int64_t count_known_products(const ecom_metrics *m)
-{
-    int64_t n = 0;
-    GHashTableIter it;
-    gpointer key, value;
-    g_hash_table_iter_init(&it, m->products);
-    while (g_hash_table_iter_next(&it, &key, &value))
-        n += ((const product_entry *)value)->known;
-    return n;
-}
-
-static int64_t count_known_users(const ecom_metrics *m)
-{
-    int64_t n = 0;
-    GHashTableIter it;
-    gpointer key, value;
-    g_hash_table_iter_init(&it, m->users);
-    while (g_hash_table_iter_next(&it, &key, &value))
-        n += ((const user_entry *)value)->known;
-    return n;
-}
-
 json_t *ecom_metrics_snapshot(const ecom_metrics *m)
 {
     size_t n_days, n_products;
@@ -411,12 +392,12 @@ json_t *ecom_metrics_snapshot(const ecom_metrics *m)
     json_object_set_new(snap, "category_revenue", category_revenue_json(m, products, n_products));
     json_object_set_new(snap, "spend_by_registration_year", spend);
     json_object_set_new(snap, "cohorts", cohorts);
-    json_object_set_new(
-        snap, "counts",
-        json_pack("{s:I, s:I, s:I, s:I, s:I}", "users", (json_int_t)count_known_users(m),
-                  "categories", (json_int_t)g_hash_table_size(m->categories), "products",
-                  (json_int_t)count_known_products(m), "transactions", (json_int_t)m->transactions,
-                  "sessions", (json_int_t)m->sessions));
+    json_object_set_new(snap, "counts",
+                        json_pack("{s:I, s:I, s:I, s:I, s:I}", "users", (json_int_t)m->known_users,
+                                  "categories", (json_int_t)g_hash_table_size(m->categories),
+                                  "products", (json_int_t)m->known_products, "transactions",
+                                  (json_int_t)m->transactions, "sessions",
+                                  (json_int_t)m->sessions));
     g_free(days);
     g_free(products);
     return snap;

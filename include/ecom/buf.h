@@ -8,6 +8,7 @@
 #define ECOM_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct ecom_buf {
     char *data;
@@ -24,6 +25,11 @@ void ecom_buf_reserve(ecom_buf *b, size_t extra);
 void ecom_buf_append(ecom_buf *b, const void *data, size_t len);
 void ecom_buf_puts(ecom_buf *b, const char *s);
 void ecom_buf_printf(ecom_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* 64-bit FNV-1a of len bytes, continuing from h (start with ECOM_FNV_OFFSET): for digests that
+ * must be the same in every process, unlike GLib's per-process hashes. */
+#define ECOM_FNV_OFFSET 0xcbf29ce484222325ULL
+uint64_t ecom_fnv1a(uint64_t h, const void *data, size_t len);
 
 /* malloc/calloc/strdup that abort with a message instead of returning NULL. */
 void *ecom_xmalloc(size_t n);

@@ -60,3 +60,16 @@ PY
 census_field() {
   json_get "$1" "d$2"
 }
+
+: "${ECOM_STACK:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/compose/local/stack}"
+: "${ECOM_STACK_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/.stack}"
+
+# The pid of a local stack service (redis, ferretdb, kafka, hbase, thrift).
+stack_pid() {
+  cat "$ECOM_STACK_DIR/run/$1.pid"
+}
+
+# Waits for a background process; fails the test with its log tail when it exits non-zero.
+wait_ok() { # wait_ok PID LOG WHAT
+  wait "$1" || { tail -20 "$2"; fail "$3 exited non-zero"; }
+}

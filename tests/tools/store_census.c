@@ -14,18 +14,9 @@
 #include <mongoc/mongoc.h>
 #include <stdio.h>
 #include <string.h>
+#include "ecom/buf.h"
 #include "ecom/hbase_store.h"
 #include "ecom/mongo_store.h"
-
-static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
 
 static json_t *digest_json(uint64_t d)
 {
@@ -47,7 +38,7 @@ static int mongo_census(mongoc_client_t *client, const char *db, json_t *out)
         while (mongoc_cursor_next(cur, &doc)) {
             size_t len;
             char *json = bson_as_canonical_extended_json(doc, &len);
-            digest += fnv1a(0xcbf29ce484222325ULL, json, len);
+            digest += ecom_fnv1a(ECOM_FNV_OFFSET, json, len);
             bson_free(json);
             n++;
         }
@@ -80,10 +71,10 @@ static int tally_row(void *arg, const char *row, size_t row_len, const ecom_hbas
     hbase_tally *t = arg;
     t->rows++;
     for (size_t i = 0; i < n; i++) {
-        uint64_t h = fnv1a(0xcbf29ce484222325ULL, row, row_len);
-        h = fnv1a(h, cells[i].column, cells[i].column_len);
-        h = fnv1a(h, cells[i].value, cells[i].value_len);
-        h = fnv1a(h, &cells[i].timestamp, sizeof cells[i].timestamp);
+        uint64_t h = ecom_fnv1a(ECOM_FNV_OFFSET, row, row_len);
+        h = ecom_fnv1a(h, cells[i].column, cells[i].column_len);
+        h = ecom_fnv1a(h, cells[i].value, cells[i].value_len);
+        h = ecom_fnv1a(h, &cells[i].timestamp, sizeof cells[i].timestamp);
         t->digest += h;
         t->cells++;
     }

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "ecom/buf.h"
 #include "ecom/codec.h"
 #include "ecom/kafka.h"
 
@@ -29,16 +30,6 @@ typedef struct census {
     uint64_t digest;
     GHashTable *keys, *ids, *event_ids;
 } census;
-
-static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
 
 static void add_to_set(GHashTable *set, const char *s, size_t len)
 {
@@ -56,8 +47,8 @@ static void count_message(census *c, ecom_record *scratch, const char *key, size
                           const char *value, size_t value_len)
 {
     c->messages++;
-    uint64_t h = fnv1a(0xcbf29ce484222325ULL, key ? key : "", key ? key_len : 0);
-    h = fnv1a(fnv1a(h, "\0", 1), value ? value : "", value ? value_len : 0);
+    uint64_t h = ecom_fnv1a(ECOM_FNV_OFFSET, key ? key : "", key ? key_len : 0);
+    h = ecom_fnv1a(ecom_fnv1a(h, "\0", 1), value ? value : "", value ? value_len : 0);
     c->digest += h;
     add_to_set(c->keys, key ? key : "", key ? key_len : 0);
     if (c->kind < 0)

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# A store that is down for a while delays a sink but loses nothing: it logs that it is retrying,
+# keeps its place, and once the store is back everything is written.
+source "$(dirname "$0")/lib.sh"
+: "${STORE_CENSUS:?set by ctest}"
+
+prefix=$(unique_prefix outage)
+name=$(unique_name outage)
+tmp="$ECOM_TEST_TMP/outage"
+mkdir -p "$tmp"
+"$ECOM_BIN" init --topic-prefix "$prefix"
+"$ECOM_BIN" generate --seed 41 --scale 0.002 --end 2025-06-01 --topic-prefix "$prefix" \
+  --manifest "$tmp/manifest.json"
+store=(--topic-prefix "$prefix" --mongo-db "$name" --hbase-table "$name")
+trap '"$ECOM_STACK" up >/dev/null 2>&1 || true' EXIT # leave the stack whole whatever happens
+
+# MongoDB (FerretDB) down before the sink starts, back 8 seconds later
+kill -9 "$(stack_pid ferretdb)"
+"$ECOM_BIN" sink mongo "${store[@]}" --group "$name-m" --until-end 2>"$tmp/mongo.log" & m=$!
+sleep 8
+kill -0 $m 2>/dev/null || { tail "$tmp/mongo.log"; fail "sink mongo gave up while MongoDB was down"; }
+"$ECOM_STACK" up >/dev/null
+wait_ok $m "$tmp/mongo.log" "sink mongo"
+grep -q 'msg="unavailable, keeping position and retrying"' "$tmp/mongo.log" ||
+  fail "sink mongo did not say it was retrying"
+echo "ok: sink mongo logged the outage and waited"
+
+# HBase's Thrift server down in the middle of the run, back 8 seconds later
+"$ECOM_BIN" sink hbase "${store[@]}" --group "$name-h" --until-end --batch-size 500 \
+  2>"$tmp/hbase.log" & h=$!
+sleep 3
+kill -9 "$(stack_pid thrift)"
+sleep 8
+kill -0 $h 2>/dev/null || { tail "$tmp/hbase.log"; fail "sink hbase exited while HBase was down"; }
+"$ECOM_STACK" up >/dev/null
+wait_ok $h "$tmp/hbase.log" "sink hbase"
+grep -q 'msg="unavailable, keeping position and retrying"' "$tmp/hbase.log" ||
+  fail "sink hbase did not say it was retrying"
+echo "ok: sink hbase logged the outage and waited"
+
+"$STORE_CENSUS" --mongo-db "$name" --hbase-table "$name" >"$tmp/census.json"
+m="$tmp/manifest.json"
+for coll in users categories products transactions; do
+  expect_eq "MongoDB $coll after the outage" "$(json_get "$m" "d['counts']['$coll']")" \
+    "$(census_field "$tmp/census.json" "['mongo']['$coll']['count']")"
+done
+expect_eq "HBase rows after the outage" "$(json_get "$m" "d['counts']['sessions']")" \
+  "$(census_field "$tmp/census.json" "['hbase']['rows']")"
+expect_eq "HBase converted after the outage" "$(json_get "$m" "d['funnel']['total']['converted']")" \
+  "$(census_field "$tmp/census.json" "['hbase']['converted']")"
