@@ -12,26 +12,36 @@ mkdir -p "$tmp"
 "$ECOM_BIN" init --topic-prefix "$prefix"
 "$ECOM_BIN" generate --seed 31 --scale 0.01 --end 2025-06-01 --topic-prefix "$prefix"
 
-sink() { # sink mongo|hbase NAME [args]: a run into database/table NAME with group NAME-kind
+# sink mongo|hbase NAME [args] &: a run into database/table NAME with group NAME-kind. Only ever
+# started in the background: exec makes $! the sink itself, so kill -9 hits the sink.
+sink() {
   local kind=$1 name=$2
   shift 2
-  "$ECOM_BIN" sink "$kind" --topic-prefix "$prefix" --mongo-db "$name" --hbase-table "$name" \
-    --group "$name-$kind" --batch-size 500 "$@"
+  exec "$ECOM_BIN" sink "$kind" --topic-prefix "$prefix" --mongo-db "$name" --hbase-table "$name" \
+    --group "$name-$kind" "$@"
 }
 
 # the reference: uninterrupted
-sink mongo "$ref" --until-end 2>"$tmp/ref-mongo.log" & m=$!
+sink mongo "$ref" --batch-size 200 --until-end 2>"$tmp/ref-mongo.log" & m=$!
 sink hbase "$ref" --until-end 2>"$tmp/ref-hbase.log" & h=$!
 wait_ok $m "$tmp/ref-mongo.log" "reference sink mongo"
 wait_ok $h "$tmp/ref-hbase.log" "reference sink hbase"
 
 # the same, killed hard twice along the way, then run to the end
 kills=0
-for delay in 0.7 1.5; do
-  sink mongo "$hit" --until-end 2>>"$tmp/hit-mongo.log" & m=$!
-  sleep "$delay"
+transactions_in() { "$STORE_CENSUS" --no-hbase --mongo-db "$hit" | json_get /dev/stdin "d['mongo']['transactions']['count']"; }
+seen=0
+for round in 1 2; do # each time, kill as soon as more transactions were written than before
+  sink mongo "$hit" --batch-size 200 --until-end 2>>"$tmp/hit-mongo.log" & m=$!
+  for _ in $(seq 200); do
+    n=$(transactions_in)
+    [ "$n" -gt "$seen" ] && break
+    sleep 0.05
+  done
   if kill -9 $m 2>/dev/null; then kills=$((kills + 1)); fi
   wait $m 2>/dev/null || true
+  seen=$(transactions_in)
+  echo "ok: sink mongo killed with $seen transactions written"
 done
 for delay in 4 9; do
   sink hbase "$hit" --until-end 2>>"$tmp/hit-hbase.log" & h=$!
