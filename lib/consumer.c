@@ -192,6 +192,15 @@ static int batch_commit(loop *l)
     return 0;
 }
 
+/* The open batch is written: commit it and start the next. */
+static void batch_finish(loop *l)
+{
+    batch_commit(l);
+    l->stats->batches++;
+    l->stats->stored += l->batch_records;
+    batch_clear(l);
+}
+
 static void pause_all(loop *l, bool pause)
 {
     rd_kafka_topic_partition_list_t *assigned = NULL;
@@ -235,10 +244,7 @@ static int batch_close(loop *l)
                   l->batch_msgs, err.msg);
         return -1;
     }
-    batch_commit(l);
-    l->stats->batches++;
-    l->stats->stored += l->batch_records;
-    batch_clear(l);
+    batch_finish(l);
     return 0;
 }
 
@@ -256,24 +262,17 @@ static int dead_letter(loop *l, const rd_kafka_message_t *m, const char *reason)
     snprintf(partition, sizeof partition, "%d", (int)m->partition);
     snprintf(offset, sizeof offset, "%lld", (long long)m->offset);
     const char *topic = rd_kafka_topic_name(m->rkt);
-    for (;;) {
-        rd_kafka_resp_err_t e = rd_kafka_producev(
-            l->dlq.rk, RD_KAFKA_V_TOPIC(l->dlq_topic), RD_KAFKA_V_KEY(m->key, m->key_len),
-            RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADER("source_topic", topic, -1),
-            RD_KAFKA_V_HEADER("source_partition", partition, -1),
-            RD_KAFKA_V_HEADER("source_offset", offset, -1), RD_KAFKA_V_HEADER("error", reason, -1),
-            RD_KAFKA_V_END);
-        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-            break;
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            l->failed = true;
-            ecom_fail(&l->failure, "cannot queue dead letter: %s", rd_kafka_err2str(e));
-            return -1;
-        }
-        rd_kafka_poll(l->dlq.rk, 50);
+    rd_kafka_headers_t *headers = rd_kafka_headers_new(4);
+    rd_kafka_header_add(headers, "source_topic", -1, topic, -1);
+    rd_kafka_header_add(headers, "source_partition", -1, partition, -1);
+    rd_kafka_header_add(headers, "source_offset", -1, offset, -1);
+    rd_kafka_header_add(headers, "error", -1, reason, -1);
+    if (ecom_producer_send_with_headers(&l->dlq, l->dlq_topic, m->key, m->key_len, m->payload,
+                                        m->len, headers, &err)) {
+        l->failed = true;
+        ecom_fail(&l->failure, "cannot queue dead letter: %s", err.msg);
+        return -1;
     }
-    l->dlq.sent++;
     l->stats->dead_letters++;
     ecom_log(ECOM_WARN, "dead letter", "topic=%s partition=%d offset=%lld error=\"%s\"", topic,
              (int)m->partition, (long long)m->offset, reason);
@@ -363,15 +362,13 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
     /* revoked (or an error): finish what we hold if we can, then let go */
     ecom_error err;
     if (l->batch_msgs && batch_write(l, &err) == 0) {
-        batch_commit(l);
-        l->stats->batches++;
-        l->stats->stored += l->batch_records;
+        batch_finish(l);
     } else if (l->batch_msgs) {
         ecom_log(ECOM_WARN, "partitions revoked with an unwritten batch; it will be re-read",
                  "error=\"%s\" batch=%d", err.msg, l->batch_msgs);
         l->stage->reset(l->stage->ctx);
+        batch_clear(l);
     }
-    batch_clear(l);
     ecom_log(ECOM_INFO, "partitions revoked", "service=\"%s\" count=%d", l->opts->service,
              parts->cnt);
     rd_kafka_assign(rk, NULL);

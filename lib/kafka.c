@@ -114,15 +114,25 @@ int ecom_producer_open(ecom_producer *p, const ecom_config *cfg, ecom_error *err
 int ecom_producer_send(ecom_producer *p, const char *topic, const char *key, size_t key_len,
                        const void *value, size_t value_len, ecom_error *err)
 {
+    return ecom_producer_send_with_headers(p, topic, key, key_len, value, value_len, NULL, err);
+}
+
+int ecom_producer_send_with_headers(ecom_producer *p, const char *topic, const void *key,
+                                    size_t key_len, const void *value, size_t value_len,
+                                    rd_kafka_headers_t *headers, ecom_error *err)
+{
     for (;;) {
-        rd_kafka_resp_err_t e =
-            rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY((void *)key, key_len),
-                              RD_KAFKA_V_VALUE((void *)value, value_len),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY((void *)key, key_len),
+            RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
             break;
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            if (headers)
+                rd_kafka_headers_destroy(headers);
             return ecom_fail(err, "cannot produce to topic %s: %s", topic, rd_kafka_err2str(e));
+        }
         rd_kafka_poll(p->rk, 50); /* the local queue drains as the broker acknowledges */
     }
     p->sent++;

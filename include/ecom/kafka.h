@@ -36,6 +36,11 @@ int ecom_producer_open(ecom_producer *p, const ecom_config *cfg, ecom_error *err
 /* Queues one message; waits (serving delivery reports) while the local queue is full. */
 int ecom_producer_send(ecom_producer *p, const char *topic, const char *key, size_t key_len,
                        const void *value, size_t value_len, ecom_error *err);
+/* The same with headers, which the message takes over once queued (they are destroyed here if
+ * it cannot be). */
+int ecom_producer_send_with_headers(ecom_producer *p, const char *topic, const void *key,
+                                    size_t key_len, const void *value, size_t value_len,
+                                    rd_kafka_headers_t *headers, ecom_error *err);
 /* Serves delivery reports without blocking. */
 void ecom_producer_poll(ecom_producer *p);
 /* Waits until everything queued is delivered; fails if any delivery failed. */
