@@ -4,14 +4,14 @@
  * A stage of the shared consume loop (consumer.h). Each polled batch becomes, per collection,
  * one unordered bulk insert keyed by _id (the natural id). An id already stored is the same
  * transaction again (facts are immutable: nothing to do) or a version of a user, category or
- * product, which replaces the stored document only when it differs. So writing a batch twice,
+ * product, which is rewritten only when it differs from the stored one. So writing a batch twice,
  * after a crash, a replay or a duplicate published upstream, leaves the documents exactly as
  * once, and a replay costs reads, not writes. Within a batch the last version of an id wins
  * before anything is sent: an unordered bulk may apply its operations in any order.
  *
  * Why not a replace-with-upsert for everything: on the SQLite-backed FerretDB used by the local
- * stack an upsert scans the collection, so its cost grows with the collection; inserts are
- * checked by the unique _id index and stay fast on every server.
+ * stack an upsert scans the collection, so its cost grows with the collection, and long runs of
+ * replacements stall; inserts are checked by the unique _id index and stay fast everywhere.
  */
 #include <glib.h>
 #include <mongoc/mongoc.h>
@@ -116,7 +116,7 @@ static int insert_all(mongo_sink *s, int kind, GArray *dups, ecom_error *err)
     return rc;
 }
 
-/* For documents whose _id existed: replaces those whose stored version differs. One query
+/* For documents whose _id existed: rewrites those whose stored version differs. One query
  * fetches the stored versions, so a replay (all identical) costs one read and no writes. */
 static int replace_changed(mongo_sink *s, int kind, const GArray *dups, ecom_error *err)
 {
@@ -139,8 +139,13 @@ static int replace_changed(mongo_sink *s, int kind, const GArray *dups, ecom_err
     }
     bson_append_array_end(&id_doc, &in);
     bson_append_document_end(&filter, &id_doc);
+    /* one reply holding every match: an open server cursor would keep FerretDB's SQLite
+     * connection busy while the replacements below wait for it */
+    bson_t *find_opts =
+        BCON_NEW("batchSize", BCON_INT32((int32_t)dups->len), "singleBatch", BCON_BOOL(true));
     mongoc_cursor_t *cur =
-        mongoc_collection_find_with_opts(s->collections[kind], &filter, NULL, NULL);
+        mongoc_collection_find_with_opts(s->collections[kind], &filter, find_opts, NULL);
+    bson_destroy(find_opts);
     const bson_t *stored;
     while (mongoc_cursor_next(cur, &stored)) {
         bson_iter_t it;
@@ -156,26 +161,44 @@ static int replace_changed(mongo_sink *s, int kind, const GArray *dups, ecom_err
     mongoc_cursor_destroy(cur);
     bson_destroy(&filter);
     if (rc == 0 && g_hash_table_size(pending) > 0) {
-        bson_t opts = BSON_INITIALIZER, upsert = BSON_INITIALIZER;
-        BSON_APPEND_BOOL(&opts, "ordered", false);
-        BSON_APPEND_BOOL(&upsert, "upsert", true);
-        mongoc_bulk_operation_t *bulk =
-            mongoc_collection_create_bulk_operation_with_opts(s->collections[kind], &opts);
+        /* Changed versions are deleted and inserted again rather than replaced: FerretDB v1 on
+         * SQLite stalls on long runs of replacements in one command, and delete + insert is
+         * one statement each on every server. If the process dies in between, the batch is
+         * not committed, so its re-delivery inserts the documents again. */
+        bson_t del = BSON_INITIALIZER, del_id, del_in, ins_opts = BSON_INITIALIZER;
+        BSON_APPEND_BOOL(&ins_opts, "ordered", false);
+        bson_append_document_begin(&del, "_id", 3, &del_id);
+        bson_append_array_begin(&del_id, "$in", 3, &del_in);
         GHashTableIter it;
         gpointer id, doc;
+        uint32_t n = 0;
         g_hash_table_iter_init(&it, pending);
         while (g_hash_table_iter_next(&it, &id, &doc)) {
-            bson_t *selector = BCON_NEW("_id", BCON_UTF8(id));
-            mongoc_bulk_operation_replace_one_with_opts(bulk, selector, doc, &upsert, NULL);
-            bson_destroy(selector);
+            char key[16];
+            const char *k;
+            bson_uint32_to_string(n++, &k, key, sizeof key);
+            bson_append_utf8(&del_in, k, -1, id, -1);
         }
-        if (!mongoc_bulk_operation_execute(bulk, &reply, &berr))
-            rc = ecom_fail(err, "replacing %u document(s) in %s.%s: %s", g_hash_table_size(pending),
-                           s->db, ecom_mongo_collection(kind), berr.message);
+        bson_append_array_end(&del_id, &del_in);
+        bson_append_document_end(&del, &del_id);
+        if (!mongoc_collection_delete_many(s->collections[kind], &del, NULL, &reply, &berr))
+            rc = ecom_fail(err, "removing %u old version(s) from %s.%s: %s", n, s->db,
+                           ecom_mongo_collection(kind), berr.message);
         bson_destroy(&reply);
-        mongoc_bulk_operation_destroy(bulk);
-        bson_destroy(&opts);
-        bson_destroy(&upsert);
+        if (rc == 0) {
+            mongoc_bulk_operation_t *bulk =
+                mongoc_collection_create_bulk_operation_with_opts(s->collections[kind], &ins_opts);
+            g_hash_table_iter_init(&it, pending);
+            while (g_hash_table_iter_next(&it, &id, &doc))
+                mongoc_bulk_operation_insert_with_opts(bulk, doc, NULL, NULL);
+            if (!mongoc_bulk_operation_execute(bulk, &reply, &berr))
+                rc = ecom_fail(err, "writing %u new version(s) to %s.%s: %s", n, s->db,
+                               ecom_mongo_collection(kind), berr.message);
+            bson_destroy(&reply);
+            mongoc_bulk_operation_destroy(bulk);
+        }
+        bson_destroy(&del);
+        bson_destroy(&ins_opts);
     }
     g_hash_table_destroy(pending);
     return rc;
@@ -277,7 +300,7 @@ const ecom_command ecom_cmd_sink_mongo = {
     .name = "sink mongo",
     .synopsis = "[options]",
     .summary = "Consume users, categories, products and transactions into MongoDB "
-               "(idempotent upserts, commit after write).",
+               "(idempotent writes by id, commit after write).",
     .options = ecom_consumer_options,
     .min_args = 0,
     .max_args = 0,
