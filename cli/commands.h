@@ -15,6 +15,7 @@ typedef struct ecom_command {
     const char *synopsis;
     const char *summary;
     const ecom_option *options;
+    const ecom_option *more_options; /* a second table (the consumer options), or NULL */
     int min_args, max_args; /* positional arguments accepted */
     int (*run)(ecom_config *cfg);
 } ecom_command;
@@ -24,5 +25,7 @@ extern const ecom_command ecom_cmd_init;
 extern const ecom_command ecom_cmd_sink_mongo;
 extern const ecom_command ecom_cmd_sink_hbase;
 extern const ecom_command ecom_cmd_sessions;
+extern const ecom_command ecom_cmd_aggregate;
+extern const ecom_command ecom_cmd_verify;
 
 #endif

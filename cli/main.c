@@ -11,8 +11,8 @@
 #include "ecom/error.h"
 
 static const ecom_command *const commands[] = {
-    &ecom_cmd_init,       &ecom_cmd_generate, &ecom_cmd_sink_mongo,
-    &ecom_cmd_sink_hbase, &ecom_cmd_sessions, NULL,
+    &ecom_cmd_init,      &ecom_cmd_generate, &ecom_cmd_sink_mongo, &ecom_cmd_sink_hbase,
+    &ecom_cmd_aggregate, &ecom_cmd_verify,   &ecom_cmd_sessions,   NULL,
 };
 
 static void print_overview(FILE *f)
@@ -45,9 +45,21 @@ static const ecom_command *find_command(int argc, char **argv, int *words)
     return NULL;
 }
 
+/* The option tables of a command: its own, a shared second one, the common ones. */
+static void command_tables(const ecom_command *cmd, const ecom_option *tables[4])
+{
+    int n = 0;
+    tables[n++] = cmd->options;
+    if (cmd->more_options)
+        tables[n++] = cmd->more_options;
+    tables[n++] = ecom_common_options;
+    tables[n] = NULL;
+}
+
 static void usage_text(const ecom_command *cmd, ecom_buf *out)
 {
-    const ecom_option *tables[] = {cmd->options, ecom_common_options, NULL};
+    const ecom_option *tables[4];
+    command_tables(cmd, tables);
     ecom_options_usage(out, cmd->name, cmd->synopsis, cmd->summary, tables);
 }
 
@@ -68,7 +80,8 @@ int main(int argc, char **argv)
         print_overview(stderr);
         return 2;
     }
-    const ecom_option *tables[] = {cmd->options, ecom_common_options, NULL};
+    const ecom_option *tables[4];
+    command_tables(cmd, tables);
     ecom_config cfg;
     memset(&cfg, 0, sizeof cfg);
     ecom_error err;

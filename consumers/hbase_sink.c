@@ -31,8 +31,10 @@ static int sink_add(void *ctx, const ecom_record *r, const rd_kafka_message_t *m
     return 0;
 }
 
-static int sink_flush(void *ctx, ecom_error *err)
+static int sink_flush(void *ctx, const rd_kafka_topic_partition_list_t *next_offsets,
+                      ecom_error *err)
 {
+    (void)next_offsets; /* positions are Kafka's: the loop commits them after the write */
     hbase_sink *s = ctx;
     int64_t cells = ecom_hbase_batch_cells(s->batch);
     if (ecom_hbase_batch_write(s->hbase, s->batch, err))

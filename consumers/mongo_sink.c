@@ -224,8 +224,10 @@ static int write_collection(mongo_sink *s, int kind, ecom_error *err)
     return rc;
 }
 
-static int sink_flush(void *ctx, ecom_error *err)
+static int sink_flush(void *ctx, const rd_kafka_topic_partition_list_t *next_offsets,
+                      ecom_error *err)
 {
+    (void)next_offsets; /* positions are Kafka's: the loop commits them after the write */
     mongo_sink *s = ctx;
     for (int k = 0; k < N_COLLECTIONS; k++)
         if (write_collection(s, k, err))

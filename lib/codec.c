@@ -9,6 +9,7 @@
 #include "ecom/codec.h"
 #include "ecom/jsonw.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -193,7 +194,8 @@ json_t *ecom_to_json(ecom_kind kind, const void *rec)
 
 /* ---- decoding ---------------------------------------------------------------------------- */
 
-/* Where a field lives, for error texts: "items[2]" + "quantity" -> "items[2].quantity". */
+/* Where a field lives, for error texts: "items[2]" + "quantity" -> "items[2].quantity". Only
+ * built when there is an error to report: decoding is the consumers' hot path. */
 static void field_path(char *out, size_t n, const char *path, const char *key)
 {
     if (path && *path)
@@ -202,17 +204,27 @@ static void field_path(char *out, size_t n, const char *path, const char *key)
         snprintf(out, n, "%s", key);
 }
 
+/* Fails with "field '<path.key>': <what>". */
+static int fail_at(ecom_error *err, const char *path, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail_at(ecom_error *err, const char *path, const char *key, const char *fmt, ...)
+{
+    char f[128], what[ECOM_ERROR_MAX];
+    field_path(f, sizeof f, path, key);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return ecom_fail(err, "field '%s': %s", f, what);
+}
+
 static int get_field(const json_t *obj, const char *path, const char *key, bool required,
                      const json_t **out, ecom_error *err)
 {
     const json_t *v = json_object_get(obj, key);
     if (!v || (json_is_null(v) && !required)) {
         *out = NULL;
-        if (!required)
-            return 0;
-        char f[128];
-        field_path(f, sizeof f, path, key);
-        return ecom_fail(err, "field '%s': missing", f);
+        return required ? fail_at(err, path, key, "missing") : 0;
     }
     *out = v;
     return 0;
@@ -222,21 +234,19 @@ static int get_str(const json_t *obj, const char *path, const char *key, bool re
                    size_t cap, ecom_error *err)
 {
     const json_t *v;
-    char f[128];
     out[0] = '\0';
     if (get_field(obj, path, key, required, &v, err))
         return -1;
     if (!v)
         return 0;
-    field_path(f, sizeof f, path, key);
     if (!json_is_string(v))
-        return ecom_fail(err, "field '%s': must be a string", f);
+        return fail_at(err, path, key, "must be a string");
     size_t len = json_string_length(v);
     const char *s = json_string_value(v);
     if (len >= cap)
-        return ecom_fail(err, "field '%s': longer than %zu bytes", f, cap - 1);
+        return fail_at(err, path, key, "longer than %zu bytes", cap - 1);
     if (memchr(s, '\0', len))
-        return ecom_fail(err, "field '%s': contains a NUL character", f);
+        return fail_at(err, path, key, "contains a NUL character");
     memcpy(out, s, len + 1);
     return 0;
 }
@@ -245,16 +255,14 @@ static int get_int(const json_t *obj, const char *path, const char *key, int64_t
                    int64_t *out, ecom_error *err)
 {
     const json_t *v;
-    char f[128];
     if (get_field(obj, path, key, true, &v, err))
         return -1;
-    field_path(f, sizeof f, path, key);
     if (!json_is_integer(v))
-        return ecom_fail(err, "field '%s': must be an integer", f);
+        return fail_at(err, path, key, "must be an integer");
     int64_t x = json_integer_value(v);
     if (x < lo || x > hi)
-        return ecom_fail(err, "field '%s': must be %lld..%lld, got %lld", f, (long long)lo,
-                         (long long)hi, (long long)x);
+        return fail_at(err, path, key, "must be %lld..%lld, got %lld", (long long)lo, (long long)hi,
+                       (long long)x);
     *out = x;
     return 0;
 }
@@ -272,38 +280,36 @@ static int get_i32(const json_t *obj, const char *path, const char *key, int64_t
 static int get_time(const json_t *obj, const char *path, const char *key, ecom_time *out,
                     ecom_error *err)
 {
-    char s[64], f[128];
+    char s[64];
     if (get_str(obj, path, key, true, s, sizeof s, err))
         return -1;
-    field_path(f, sizeof f, path, key);
-    if (ecom_time_parse(s, out, err))
+    if (ecom_time_parse(s, out, err)) {
+        char f[128];
+        field_path(f, sizeof f, path, key);
         return ecom_fail_prefix(err, "field '%s'", f);
+    }
     return 0;
 }
 
 static int get_array(const json_t *obj, const char *path, const char *key, size_t max,
                      const json_t **out, ecom_error *err)
 {
-    char f[128];
     if (get_field(obj, path, key, true, out, err))
         return -1;
-    field_path(f, sizeof f, path, key);
     if (!json_is_array(*out))
-        return ecom_fail(err, "field '%s': must be an array", f);
+        return fail_at(err, path, key, "must be an array");
     if (json_array_size(*out) > max)
-        return ecom_fail(err, "field '%s': more than %zu entries", f, max);
+        return fail_at(err, path, key, "more than %zu entries", max);
     return 0;
 }
 
 static int get_object(const json_t *obj, const char *path, const char *key, const json_t **out,
                       ecom_error *err)
 {
-    char f[128];
     if (get_field(obj, path, key, true, out, err))
         return -1;
-    field_path(f, sizeof f, path, key);
     if (!json_is_object(*out))
-        return ecom_fail(err, "field '%s': must be an object", f);
+        return fail_at(err, path, key, "must be an object");
     return 0;
 }
 

@@ -16,6 +16,12 @@
  * Rebalances: on revoke, the open batch is flushed and committed if the store allows, else
  * dropped (the next owner re-reads it). On the first assignment of a run with --from, the
  * partitions start at the beginning or at the offsets for that time.
+ *
+ * A stage that keeps its position in its own store (the aggregator keeps it in Redis, written
+ * in the same atomic step as the counters) says where each assigned partition starts, and may
+ * answer a flush with "rewind": the store moved on without this batch, so the batch is dropped
+ * and every partition seeks to the store's position again. Kafka commits then only serve lag
+ * monitoring for such a stage.
  */
 #include "ecom/consumer.h"
 
@@ -32,7 +38,7 @@
 #include "ecom/signals.h"
 
 #define PROGRESS_EVERY_S 10.0
-#define END_REACHED (-1000) /* marks a partition of `ends` whose end offset was reached */
+#define END_EMPTY (-1000) /* an `ends` entry of a partition that was empty at start */
 
 typedef struct loop {
     const ecom_config *cfg;
@@ -48,12 +54,14 @@ typedef struct loop {
     double batch_started;
     bool from_applied, earliest;
     int64_t from_ms;
-    rd_kafka_topic_partition_list_t *ends; /* until_end: end offset per assigned partition */
+    rd_kafka_topic_partition_list_t *ends;    /* until_end: end offset per assigned partition */
+    rd_kafka_topic_partition_list_t *read_to; /* next offset to read per partition */
     bool assigned_once;
+    bool rewind;         /* the stage asked to drop the open batch and re-seek */
     ecom_record *record; /* decode scratch: records are large, so not on the stack */
     bool failed;
     ecom_error failure;
-    double started, last_progress;
+    double started, last_progress, last_idle;
     int64_t consumed_at_last_progress;
 } loop;
 
@@ -123,6 +131,8 @@ int ecom_kind_of_topic(const ecom_config *cfg, const char *topic)
 
 /* ---- until-end bookkeeping ------------------------------------------------------------------ */
 
+/* `ends` keeps the end offset each partition had when first assigned; `read_to` how far it has
+ * been read. Kept apart so a rewind below an end makes that partition unfinished again. */
 static void ends_record(loop *l, const rd_kafka_topic_partition_list_t *parts)
 {
     for (int i = 0; i < parts->cnt; i++) {
@@ -134,24 +144,32 @@ static void ends_record(loop *l, const rd_kafka_topic_partition_list_t *parts)
             rd_kafka_query_watermark_offsets(l->rk, p->topic, p->partition, &lo, &hi, 30000);
         rd_kafka_topic_partition_t *end =
             rd_kafka_topic_partition_list_add(l->ends, p->topic, p->partition);
-        end->offset = (e || hi <= lo) ? END_REACHED : hi;
+        end->offset = (e || hi <= lo) ? END_EMPTY : hi;
     }
 }
 
 static void ends_note(loop *l, const char *topic, int32_t partition, int64_t next_offset)
 {
-    rd_kafka_topic_partition_t *end = rd_kafka_topic_partition_list_find(l->ends, topic, partition);
-    if (end && end->offset != END_REACHED && next_offset >= end->offset)
-        end->offset = END_REACHED;
+    rd_kafka_topic_partition_t *r =
+        rd_kafka_topic_partition_list_find(l->read_to, topic, partition);
+    if (!r)
+        r = rd_kafka_topic_partition_list_add(l->read_to, topic, partition);
+    r->offset = next_offset;
 }
 
 static bool ends_all_reached(const loop *l)
 {
     if (!l->assigned_once)
         return false;
-    for (int i = 0; i < l->ends->cnt; i++)
-        if (l->ends->elems[i].offset != END_REACHED)
+    for (int i = 0; i < l->ends->cnt; i++) {
+        const rd_kafka_topic_partition_t *end = &l->ends->elems[i];
+        if (end->offset == END_EMPTY)
+            continue;
+        const rd_kafka_topic_partition_t *r =
+            rd_kafka_topic_partition_list_find(l->read_to, end->topic, end->partition);
+        if (!r || r->offset < end->offset)
             return false;
+    }
     return true;
 }
 
@@ -165,11 +183,13 @@ static void batch_clear(loop *l)
     l->batch_records = 0;
 }
 
-/* One attempt to make the open batch durable: the store, then the dead letters. */
+/* One attempt to make the open batch durable: the store, then the dead letters. Returns 0,
+ * -1 (retry) or ECOM_STAGE_REWIND. */
 static int batch_write(loop *l, ecom_error *err)
 {
-    if (l->stage->flush(l->stage->ctx, err))
-        return -1;
+    int rc = l->stage->flush(l->stage->ctx, l->pending, err);
+    if (rc)
+        return rc < 0 ? -1 : rc;
     if (l->dlq.rk && l->dlq.sent > l->dlq.delivered + l->dlq.failed)
         return ecom_producer_flush(&l->dlq, 30000, err);
     if (l->dlq.failed)
@@ -215,12 +235,73 @@ static void pause_all(loop *l, bool pause)
 
 static int batch_write_attempt(void *arg, ecom_error *err)
 {
-    return batch_write(arg, err);
+    loop *l = arg;
+    int rc = batch_write(l, err);
+    if (rc == ECOM_STAGE_REWIND) {
+        l->rewind = true; /* not a failure: nothing to retry */
+        return 0;
+    }
+    if (rc == ECOM_STAGE_FATAL) {
+        l->failed = true; /* retrying cannot help */
+        ecom_fail(&l->failure, "%s: %s", l->opts->service, err->msg);
+        return 0;
+    }
+    return rc;
 }
 
 static void batch_outage(void *arg, bool begins)
 {
     pause_all(arg, begins); /* nothing new is fetched while the batch cannot be written */
+}
+
+/* Asks the stage where the given partitions start (when it keeps its own positions). */
+static int stage_positions(loop *l, rd_kafka_topic_partition_list_t *parts)
+{
+    ecom_error err;
+    if (!l->stage->positions || l->stage->positions(l->stage->ctx, parts, &err) == 0)
+        return 0;
+    l->failed = true;
+    ecom_fail(&l->failure, "%s: cannot read the stored positions: %s", l->opts->service, err.msg);
+    return -1;
+}
+
+/* The stage's store is not where this batch continues from: drop the batch and seek every
+ * assigned partition to the position the store holds. */
+static int rewind_to_stage(loop *l)
+{
+    l->rewind = false;
+    l->stats->rewinds++;
+    ecom_log(ECOM_INFO, "store position moved; dropping the batch and re-reading from it",
+             "service=\"%s\" batch=%d", l->opts->service, l->batch_msgs);
+    l->stage->reset(l->stage->ctx);
+    batch_clear(l);
+    rd_kafka_topic_partition_list_t *assigned = NULL;
+    if (rd_kafka_assignment(l->rk, &assigned) || !assigned)
+        return 0;
+    for (int i = 0; i < assigned->cnt; i++)
+        assigned->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+    int rc = stage_positions(l, assigned);
+    rd_kafka_topic_partition_list_t *seek = rd_kafka_topic_partition_list_new(assigned->cnt);
+    for (int i = 0; rc == 0 && i < assigned->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &assigned->elems[i];
+        if (p->offset == RD_KAFKA_OFFSET_INVALID)
+            continue; /* the stage has no say here: keep reading where we are */
+        rd_kafka_topic_partition_list_add(seek, p->topic, p->partition)->offset = p->offset;
+        ends_note(l, p->topic, p->partition, p->offset >= 0 ? p->offset : 0);
+    }
+    if (rc == 0 && seek->cnt) {
+        rd_kafka_error_t *e = rd_kafka_seek_partitions(l->rk, seek, 30000);
+        if (e) {
+            l->failed = true;
+            ecom_fail(&l->failure, "%s: cannot seek to the stored positions: %s", l->opts->service,
+                      rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            rc = -1;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(seek);
+    rd_kafka_topic_partition_list_destroy(assigned);
+    return rc;
 }
 
 /* Writes and commits the open batch, retrying while the store is unavailable. Fails only when
@@ -244,6 +325,10 @@ static int batch_close(loop *l)
                   l->batch_msgs, err.msg);
         return -1;
     }
+    if (l->failed)
+        return -1;
+    if (l->rewind)
+        return rewind_to_stage(l);
     batch_finish(l);
     return 0;
 }
@@ -262,8 +347,9 @@ static int dead_letter(loop *l, const rd_kafka_message_t *m, const char *reason)
     snprintf(partition, sizeof partition, "%d", (int)m->partition);
     snprintf(offset, sizeof offset, "%lld", (long long)m->offset);
     const char *topic = rd_kafka_topic_name(m->rkt);
-    rd_kafka_headers_t *headers = rd_kafka_headers_new(4);
+    rd_kafka_headers_t *headers = rd_kafka_headers_new(5);
     rd_kafka_header_add(headers, "source_topic", -1, topic, -1);
+    rd_kafka_header_add(headers, "consumer_group", -1, l->opts->group, -1);
     rd_kafka_header_add(headers, "source_partition", -1, partition, -1);
     rd_kafka_header_add(headers, "source_offset", -1, offset, -1);
     rd_kafka_header_add(headers, "error", -1, reason, -1);
@@ -274,6 +360,8 @@ static int dead_letter(loop *l, const rd_kafka_message_t *m, const char *reason)
         return -1;
     }
     l->stats->dead_letters++;
+    if (l->stage->dead_letter)
+        l->stage->dead_letter(l->stage->ctx, m);
     ecom_log(ECOM_WARN, "dead letter", "topic=%s partition=%d offset=%lld error=\"%s\"", topic,
              (int)m->partition, (long long)m->offset, reason);
     return 0;
@@ -351,17 +439,26 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
             apply_from(l, parts);
             l->from_applied = true;
         }
-        if (l->opts->until_end)
+        if (stage_positions(l, parts))
+            parts = NULL; /* cannot tell where to start: take nothing, the loop stops */
+        if (parts && l->opts->until_end)
             ends_record(l, parts);
         l->assigned_once = true;
         ecom_log(ECOM_INFO, "partitions assigned", "service=\"%s\" count=%d", l->opts->service,
-                 parts->cnt);
+                 parts ? parts->cnt : 0);
         rd_kafka_assign(rk, parts);
         return;
     }
     /* revoked (or an error): finish what we hold if we can, then let go */
     ecom_error err;
-    if (l->batch_msgs && batch_write(l, &err) == 0) {
+    int written = l->batch_msgs ? batch_write(l, &err) : -1;
+    if (written == ECOM_STAGE_REWIND)
+        ecom_fail(&err, "the store's position had moved on");
+    if (written == ECOM_STAGE_FATAL) {
+        l->failed = true;
+        l->failure = err;
+    }
+    if (written == 0) {
         batch_finish(l);
     } else if (l->batch_msgs) {
         ecom_log(ECOM_WARN, "partitions revoked with an unwritten batch; it will be re-read",
@@ -504,12 +601,14 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
     ecom_topic_name(cfg, ECOM_TOPIC_DLQ, l.dlq_topic, sizeof l.dlq_topic);
     l.pending = rd_kafka_topic_partition_list_new(16);
     l.ends = rd_kafka_topic_partition_list_new(16);
+    l.read_to = rd_kafka_topic_partition_list_new(16);
     l.record = ecom_xmalloc(sizeof *l.record);
     l.started = l.last_progress = ecom_monotonic();
     l.rk = open_consumer(&l, err);
     int rc = l.rk ? 0 : -1;
     while (rc == 0 && !l.failed && !ecom_stop_requested()) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(l.rk, 100);
+        bool got = m != NULL;
         if (m) {
             handle_message(&l, m);
             rd_kafka_message_destroy(m);
@@ -521,6 +620,15 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
             batch_close(&l);
         if (opts->until_end && l.batch_msgs == 0 && ends_all_reached(&l))
             break;
+        if (!got && l.batch_msgs == 0 && stage->idle &&
+            ecom_monotonic() - l.last_idle >= opts->batch_ms / 1000.0) {
+            l.last_idle = ecom_monotonic();
+            ecom_error idle_err;
+            if (stage->idle(stage->ctx, &idle_err)) {
+                l.failed = true;
+                ecom_fail(&l.failure, "%s: %s", opts->service, idle_err.msg);
+            }
+        }
         log_progress(&l, false);
     }
     if (rc == 0 && !l.failed)
@@ -534,6 +642,7 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
     ecom_producer_close(&l.dlq);
     rd_kafka_topic_partition_list_destroy(l.pending);
     rd_kafka_topic_partition_list_destroy(l.ends);
+    rd_kafka_topic_partition_list_destroy(l.read_to);
     free(l.record);
     if (l.failed) {
         *err = l.failure;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <glib.h>
 #include "ecom/buf.h"
+#include "ecom/snapshot.h"
 
 typedef struct product_entry {
     char product_id[ECOM_ID_MAX];
@@ -141,24 +142,38 @@ static void user_add_month(user_entry *u, int32_t month)
     u->months[u->n_months++] = month;
 }
 
-void ecom_metrics_add_transaction(ecom_metrics *m, const ecom_transaction *t)
+void ecom_metrics_add_order(ecom_metrics *m, const char *user_id, ecom_time timestamp,
+                            ecom_cents total_cents, int64_t units)
 {
     m->transactions++;
-    day_entry *d = day_at(m, ecom_time_day(t->timestamp));
+    day_entry *d = day_at(m, ecom_time_day(timestamp));
     d->orders++;
-    d->revenue_cents += t->total_cents;
+    d->revenue_cents += total_cents;
+    d->units += units;
+    user_entry *u = user_at(m, user_id);
+    u->orders++;
+    u->total_cents += total_cents;
+    user_add_month(u, ecom_time_month(timestamp));
+}
+
+void ecom_metrics_add_product_sales(ecom_metrics *m, const char *product_id, int64_t units,
+                                    ecom_cents revenue_cents, int64_t lines)
+{
+    product_entry *p = product_at(m, product_id);
+    p->units += units;
+    p->revenue_cents += revenue_cents;
+    p->lines += lines;
+}
+
+void ecom_metrics_add_transaction(ecom_metrics *m, const ecom_transaction *t)
+{
+    int64_t units = 0;
     for (int i = 0; i < t->n_items; i++) {
         const ecom_item *it = &t->items[i];
-        product_entry *p = product_at(m, it->product_id);
-        p->units += it->quantity;
-        p->revenue_cents += it->subtotal_cents;
-        p->lines++;
-        d->units += it->quantity;
+        ecom_metrics_add_product_sales(m, it->product_id, it->quantity, it->subtotal_cents, 1);
+        units += it->quantity;
     }
-    user_entry *u = user_at(m, t->user_id);
-    u->orders++;
-    u->total_cents += t->total_cents;
-    user_add_month(u, ecom_time_month(t->timestamp));
+    ecom_metrics_add_order(m, t->user_id, t->timestamp, t->total_cents, units);
 }
 
 void ecom_metrics_add_session(ecom_metrics *m, ecom_time start, bool viewed, bool carted,
@@ -177,150 +192,49 @@ void ecom_metrics_add_session(ecom_metrics *m, ecom_time start, bool viewed, boo
 
 /* ---- snapshot ---------------------------------------------------------------------------- */
 
-static int cmp_day(const void *a, const void *b)
+typedef struct sums {
+    int64_t a, b;
+} sums;
+
+/* Adds (a, b) to the entry of key in a table of sums. */
+static void sum_into(GHashTable *t, gpointer key, int64_t a, int64_t b)
 {
-    const day_entry *x = *(day_entry *const *)a, *y = *(day_entry *const *)b;
-    return (x->day > y->day) - (x->day < y->day);
+    sums *s = g_hash_table_lookup(t, key);
+    if (!s) {
+        s = ecom_xcalloc(1, sizeof *s);
+        g_hash_table_insert(t, key, s);
+    }
+    s->a += a;
+    s->b += b;
 }
 
-static int cmp_units(const void *a, const void *b)
+static void products_json(const ecom_metrics *m, json_t *snap)
 {
-    const product_entry *x = *(product_entry *const *)a, *y = *(product_entry *const *)b;
-    if (x->units != y->units)
-        return x->units > y->units ? -1 : 1;
-    return strcmp(x->product_id, y->product_id);
-}
-
-static int cmp_revenue(const void *a, const void *b)
-{
-    const product_entry *x = *(product_entry *const *)a, *y = *(product_entry *const *)b;
-    if (x->revenue_cents != y->revenue_cents)
-        return x->revenue_cents > y->revenue_cents ? -1 : 1;
-    return strcmp(x->product_id, y->product_id);
-}
-
-/* The values of a table as a sorted array (caller frees the array, not the entries). */
-static void **sorted_values(GHashTable *t, int (*cmp)(const void *, const void *), size_t *n)
-{
-    guint len;
-    GPtrArray *arr = g_ptr_array_sized_new(g_hash_table_size(t));
+    GHashTable *categories = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
     GHashTableIter it;
     gpointer key, value;
-    g_hash_table_iter_init(&it, t);
-    while (g_hash_table_iter_next(&it, &key, &value))
-        g_ptr_array_add(arr, value);
-    len = arr->len;
-    if (cmp && len)
-        qsort(arr->pdata, len, sizeof(void *), cmp);
-    *n = len;
-    return (void **)g_ptr_array_free(arr, FALSE);
-}
-
-static json_t *daily_sales_json(void **days, size_t n)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++) {
-        const day_entry *d = days[i];
-        if (!d->orders)
-            continue;
-        char day[ECOM_DAY_TEXT];
-        ecom_day_format(d->day, day);
-        json_array_append_new(a, json_pack("{s:s, s:I, s:I, s:I}", "day", day, "revenue_cents",
-                                           (json_int_t)d->revenue_cents, "orders",
-                                           (json_int_t)d->orders, "units", (json_int_t)d->units));
-    }
-    return a;
-}
-
-static json_t *funnel_json(const ecom_metrics *m, void **days, size_t n)
-{
-    json_t *by_day = json_array();
-    for (size_t i = 0; i < n; i++) {
-        const day_entry *d = days[i];
-        if (!d->sessions)
-            continue;
-        char day[ECOM_DAY_TEXT];
-        ecom_day_format(d->day, day);
-        json_array_append_new(by_day,
-                              json_pack("{s:s, s:I, s:I, s:I}", "day", day, "viewed",
-                                        (json_int_t)d->viewed, "carted", (json_int_t)d->carted,
-                                        "converted", (json_int_t)d->converted));
-    }
-    return json_pack("{s:{s:I, s:I, s:I}, s:o}", "total", "viewed", (json_int_t)m->funnel_viewed,
-                     "carted", (json_int_t)m->funnel_carted, "converted",
-                     (json_int_t)m->funnel_converted, "by_day", by_day);
-}
-
-static json_t *product_list_json(void **products, size_t n)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < n && json_array_size(a) < ECOM_TOP_N; i++) {
-        const product_entry *p = products[i];
+    g_hash_table_iter_init(&it, m->products);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        product_entry *p = value;
         if (!p->lines)
             continue;
-        json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:I}", "product_id", p->product_id,
-                                           "name", p->name, "units", (json_int_t)p->units,
-                                           "revenue_cents", (json_int_t)p->revenue_cents));
+        ecom_snapshot_add_product(snap, p->product_id, p->name, p->units, p->revenue_cents);
+        sum_into(categories, p->known ? p->category_id : "unknown", p->lines, p->revenue_cents);
     }
-    return a;
-}
-
-typedef struct category_sum {
-    int64_t lines, revenue_cents;
-} category_sum;
-
-static gint cmp_str_keys(gconstpointer a, gconstpointer b, gpointer unused)
-{
-    (void)unused;
-    return strcmp(a, b);
-}
-
-static json_t *category_revenue_json(const ecom_metrics *m, void **products, size_t n)
-{
-    GTree *sums = g_tree_new_full(cmp_str_keys, NULL, NULL, free);
-    for (size_t i = 0; i < n; i++) {
-        const product_entry *p = products[i];
-        if (!p->lines)
-            continue;
-        const char *cat = p->known ? p->category_id : "unknown";
-        category_sum *s = g_tree_lookup(sums, cat);
-        if (!s) {
-            s = ecom_xcalloc(1, sizeof *s);
-            g_tree_insert(sums, (gpointer)cat, s);
-        }
-        s->lines += p->lines;
-        s->revenue_cents += p->revenue_cents;
+    g_hash_table_iter_init(&it, categories);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        const char *name = g_hash_table_lookup(m->categories, key);
+        const sums *s = value;
+        ecom_snapshot_add_category(snap, key, name ? name : "", s->a, s->b);
     }
-    json_t *a = json_array();
-    GTreeNode *node = g_tree_node_first(sums);
-    for (; node; node = g_tree_node_next(node)) {
-        const char *cat = g_tree_node_key(node);
-        const category_sum *s = g_tree_node_value(node);
-        const char *name = g_hash_table_lookup(m->categories, cat);
-        json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:I}", "category_id", cat, "name",
-                                           name ? name : "", "lines", (json_int_t)s->lines,
-                                           "revenue_cents", (json_int_t)s->revenue_cents));
-    }
-    g_tree_destroy(sums);
-    return a;
+    g_hash_table_destroy(categories);
 }
 
-typedef struct year_sum {
-    int64_t orders, total_cents;
-} year_sum;
-
-static gint cmp_int_keys(gconstpointer a, gconstpointer b, gpointer unused)
+static void users_json(const ecom_metrics *m, json_t *snap)
 {
-    (void)unused;
-    intptr_t x = (intptr_t)a, y = (intptr_t)b;
-    return (x > y) - (x < y);
-}
-
-static json_t *spend_and_cohorts_json(const ecom_metrics *m, json_t **cohorts_out)
-{
-    GTree *years = g_tree_new_full(cmp_int_keys, NULL, NULL, free);
+    GHashTable *years = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, free);
     /* cohort key: registration month * 100000 + transaction month, both < 100000 */
-    GTree *cohorts = g_tree_new_full(cmp_int_keys, NULL, NULL, NULL);
+    GHashTable *cohorts = g_hash_table_new_full(g_int64_hash, g_int64_equal, free, free);
     GHashTableIter it;
     gpointer key, value;
     g_hash_table_iter_init(&it, m->users);
@@ -329,76 +243,56 @@ static json_t *spend_and_cohorts_json(const ecom_metrics *m, json_t **cohorts_ou
         if (!u->orders)
             continue;
         intptr_t year = u->known ? ecom_time_year(u->registration_date) : 0;
-        year_sum *s = g_tree_lookup(years, (gpointer)year);
-        if (!s) {
-            s = ecom_xcalloc(1, sizeof *s);
-            g_tree_insert(years, (gpointer)year, s);
-        }
-        s->orders += u->orders;
-        s->total_cents += u->total_cents;
-        intptr_t reg_month = u->known ? ecom_time_month(u->registration_date) : 0;
+        sum_into(years, (gpointer)year, u->orders, u->total_cents);
+        int64_t reg_month = u->known ? ecom_time_month(u->registration_date) : 0;
         for (int i = 0; i < u->n_months; i++) {
-            gpointer ck = (gpointer)(reg_month * 100000 + u->months[i]);
-            intptr_t count = (intptr_t)g_tree_lookup(cohorts, ck);
-            g_tree_replace(cohorts, ck, (gpointer)(count + 1));
+            int64_t ck = reg_month * 100000 + u->months[i];
+            if (!g_hash_table_contains(cohorts, &ck)) {
+                int64_t *k = ecom_xmalloc(sizeof *k);
+                *k = ck;
+                sum_into(cohorts, k, 0, 0);
+            }
+            ((sums *)g_hash_table_lookup(cohorts, &ck))->a++;
         }
     }
-    json_t *spend = json_array();
-    for (GTreeNode *n = g_tree_node_first(years); n; n = g_tree_node_next(n)) {
-        const year_sum *s = g_tree_node_value(n);
-        /* mean rounded half up, in integers: floor((2*total + orders) / (2*orders)) */
-        int64_t mean = (2 * s->total_cents + s->orders) / (2 * s->orders);
-        json_array_append_new(spend, json_pack("{s:I, s:I, s:I, s:I}", "year",
-                                               (json_int_t)(intptr_t)g_tree_node_key(n), "orders",
-                                               (json_int_t)s->orders, "total_cents",
-                                               (json_int_t)s->total_cents, "mean_cents",
-                                               (json_int_t)mean));
+    g_hash_table_iter_init(&it, years);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        const sums *s = value;
+        ecom_snapshot_add_year(snap, (intptr_t)key, s->a, s->b);
     }
-    json_t *coh = json_array();
-    for (GTreeNode *n = g_tree_node_first(cohorts); n; n = g_tree_node_next(n)) {
-        intptr_t k = (intptr_t)g_tree_node_key(n);
+    g_hash_table_iter_init(&it, cohorts);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        int64_t k = *(int64_t *)key;
         char reg[ECOM_MONTH_TEXT], txn[ECOM_MONTH_TEXT];
         if (k / 100000)
             ecom_month_format((int32_t)(k / 100000), reg);
         else
             strcpy(reg, "unknown");
         ecom_month_format((int32_t)(k % 100000), txn);
-        json_array_append_new(coh, json_pack("{s:s, s:s, s:I}", "registration_month", reg,
-                                             "transaction_month", txn, "users",
-                                             (json_int_t)(intptr_t)g_tree_node_value(n)));
+        ecom_snapshot_add_cohort(snap, reg, txn, ((sums *)value)->a);
     }
-    g_tree_destroy(years);
-    g_tree_destroy(cohorts);
-    *cohorts_out = coh;
-    return spend;
+    g_hash_table_destroy(years);
+    g_hash_table_destroy(cohorts);
 }
 
 json_t *ecom_metrics_snapshot(const ecom_metrics *m)
 {
-    size_t n_days, n_products;
-    void **days = sorted_values(m->days, cmp_day, &n_days);
-    void **products = sorted_values(m->products, cmp_units, &n_products);
-    json_t *by_units = product_list_json(products, n_products);
-    if (n_products) /* an empty table gives products == NULL, and qsort(NULL, ...) is UB */
-        qsort(products, n_products, sizeof(void *), cmp_revenue);
-    json_t *by_revenue = product_list_json(products, n_products);
-    json_t *cohorts;
-    json_t *spend = spend_and_cohorts_json(m, &cohorts);
-    json_t *snap = json_object();
-    json_object_set_new(snap, "daily_sales", daily_sales_json(days, n_days));
-    json_object_set_new(snap, "funnel", funnel_json(m, days, n_days));
-    json_object_set_new(snap, "top_products",
-                        json_pack("{s:o, s:o}", "by_units", by_units, "by_revenue", by_revenue));
-    json_object_set_new(snap, "category_revenue", category_revenue_json(m, products, n_products));
-    json_object_set_new(snap, "spend_by_registration_year", spend);
-    json_object_set_new(snap, "cohorts", cohorts);
-    json_object_set_new(snap, "counts",
-                        json_pack("{s:I, s:I, s:I, s:I, s:I}", "users", (json_int_t)m->known_users,
-                                  "categories", (json_int_t)g_hash_table_size(m->categories),
-                                  "products", (json_int_t)m->known_products, "transactions",
-                                  (json_int_t)m->transactions, "sessions",
-                                  (json_int_t)m->sessions));
-    g_free(days);
-    g_free(products);
+    json_t *snap = ecom_snapshot_new();
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, m->days);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        const day_entry *d = value;
+        if (d->orders)
+            ecom_snapshot_add_daily_sales(snap, d->day, d->revenue_cents, d->orders, d->units);
+        if (d->sessions)
+            ecom_snapshot_add_funnel_day(snap, d->day, d->viewed, d->carted, d->converted);
+    }
+    ecom_snapshot_set_funnel_total(snap, m->funnel_viewed, m->funnel_carted, m->funnel_converted);
+    products_json(m, snap);
+    users_json(m, snap);
+    ecom_snapshot_set_counts(snap, m->known_users, g_hash_table_size(m->categories),
+                             m->known_products, m->transactions, m->sessions);
+    ecom_snapshot_finish(snap);
     return snap;
 }

@@ -200,6 +200,45 @@ void ecom_mongo_document(const ecom_record *r, bson_t *doc)
     }
 }
 
+int ecom_mongo_each(mongoc_cursor_t *cursor, const char *what,
+                    int (*fn)(void *arg, const bson_t *doc), void *arg, ecom_error *err)
+{
+    const bson_t *doc;
+    int rc = 0;
+    while (rc == 0 && mongoc_cursor_next(cursor, &doc))
+        rc = fn(arg, doc) ? 1 : 0;
+    bson_error_t berr;
+    if (mongoc_cursor_error(cursor, &berr))
+        rc = ecom_fail(err, "MongoDB: reading %s: %s", what, berr.message);
+    mongoc_cursor_destroy(cursor);
+    return rc < 0 ? -1 : 0;
+}
+
+const char *ecom_bson_text(const bson_t *doc, const char *key)
+{
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_UTF8(&it))
+        return NULL;
+    return bson_iter_utf8(&it, NULL);
+}
+
+int64_t ecom_bson_int(const bson_t *doc, const char *key)
+{
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_NUMBER(&it))
+        return 0;
+    return bson_iter_as_int64(&it);
+}
+
+ecom_time ecom_bson_time(const bson_t *doc, const char *key)
+{
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_DATE_TIME(&it))
+        return 0;
+    int64_t ms = bson_iter_date_time(&it);
+    return (ecom_time)(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
+}
+
 typedef struct index_spec {
     const char *collection;
     const char *field;

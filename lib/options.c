@@ -38,6 +38,8 @@ const ecom_option ecom_common_options[] = {
      offsetof(ecom_config, hbase_table), "HBase table of the sessions"},
     {"redis", 0, "ECOM_REDIS", ECOM_OPT_STRING, "redis://127.0.0.1:6379", "URL", NULL, 0, 0,
      offsetof(ecom_config, redis), "Redis, redis://[user:pass@]host:port[/db]"},
+    {"redis-prefix", 0, "ECOM_REDIS_PREFIX", ECOM_OPT_STRING, NULL, "PREFIX", NULL, 0, 0,
+     offsetof(ecom_config, redis_prefix), "prefix of every Redis key [default: the topic prefix]"},
     {"help", 'h', NULL, ECOM_OPT_FLAG, NULL, NULL, NULL, 0, 0, offsetof(ecom_config, help),
      "show this help and exit"},
     {NULL, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL},
@@ -104,12 +106,19 @@ int ecom_props_load_file(ecom_props *p, const char *path, ecom_error *err)
     return rc;
 }
 
+const char *ecom_config_redis_prefix(const ecom_config *cfg)
+{
+    if (cfg->redis_prefix && *cfg->redis_prefix)
+        return cfg->redis_prefix;
+    return cfg->topic_prefix ? cfg->topic_prefix : "";
+}
+
 void ecom_config_free(ecom_config *cfg)
 {
-    char **strings[] = {&cfg->brokers,  &cfg->topic_prefix, &cfg->kafka_config, &cfg->mongo_uri,
-                        &cfg->mongo_db, &cfg->hbase,        &cfg->hbase_table,  &cfg->redis,
-                        &cfg->end,      &cfg->mode,         &cfg->manifest,     &cfg->output,
-                        &cfg->group,    &cfg->from};
+    char **strings[] = {&cfg->brokers,      &cfg->topic_prefix, &cfg->kafka_config, &cfg->mongo_uri,
+                        &cfg->mongo_db,     &cfg->hbase,        &cfg->hbase_table,  &cfg->redis,
+                        &cfg->redis_prefix, &cfg->end,          &cfg->mode,         &cfg->manifest,
+                        &cfg->output,       &cfg->group,        &cfg->from};
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
         free(*strings[i]);
         *strings[i] = NULL;

@@ -29,6 +29,7 @@ typedef struct ecom_config {
     char *hbase;
     char *hbase_table;
     char *redis;
+    char *redis_prefix; /* empty: the topic prefix */
     bool help;
 
     /* ecom generate */
@@ -37,7 +38,7 @@ typedef struct ecom_config {
     char *end;           /* YYYY-MM-DD, empty: today */
     char *mode;          /* backfill | live */
     double rate;         /* live: events per second */
-    char *manifest;      /* file for the ground-truth metrics, empty: none */
+    char *manifest;      /* the ground-truth metrics: written by generate, read by verify */
     char *output;        /* NDJSON file or "-" instead of Kafka, empty: Kafka */
     int64_t limit;       /* live: stop after this many session events, 0: run until signalled */
     int64_t concurrency; /* live: sessions open at once */
@@ -49,6 +50,10 @@ typedef struct ecom_config {
     bool until_end;
     int64_t batch_size;
     int64_t batch_ms;
+
+    /* ecom aggregate */
+    bool rebuild;
+    bool snapshot;
 
     /* readers */
     bool json;
@@ -64,5 +69,8 @@ typedef struct ecom_config {
 } ecom_config;
 
 void ecom_config_free(ecom_config *cfg);
+
+/* The prefix of every Redis key: --redis-prefix, or the topic prefix when that is empty. */
+const char *ecom_config_redis_prefix(const ecom_config *cfg);
 
 #endif

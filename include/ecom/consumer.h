@@ -12,7 +12,8 @@
  * most the batches since the last commit, and re-writing them changes nothing.
  *
  * A message that fails to decode goes to the dead-letter topic with headers naming its source
- * topic, partition, offset and the error; it never stops the partition.
+ * topic, partition, offset, the consumer group that refused it and the error; it never stops
+ * the partition. (Each group that reads a topic reports its own dead letters.)
  */
 #ifndef ECOM_CONSUMER_H
 #define ECOM_CONSUMER_H
@@ -25,17 +26,37 @@
 #include "ecom/model.h"
 #include "ecom/options.h"
 
+/* What a stage's flush reports besides success (0) and a failed write to retry (-1). */
+#define ECOM_STAGE_REWIND 1 /* the store's positions moved on: drop the batch, re-seek */
+#define ECOM_STAGE_FATAL 2  /* cannot ever be written (err says why): the service stops */
+
 typedef struct ecom_stage {
     void *ctx;
     /* Folds one valid record into the pending batch; must not touch the store. An error here
      * is a bug or resource failure and stops the service. */
     int (*add)(void *ctx, const ecom_record *r, const rd_kafka_message_t *m, ecom_error *err);
-    /* Writes the pending batch and empties it. On failure the batch must be left intact: the
-     * loop retries later (store down) or discards it with `reset`. */
-    int (*flush)(void *ctx, ecom_error *err);
+    /* Writes the pending batch and empties it. `next_offsets` holds, per partition the batch
+     * touched, the offset after its last message (dead letters included), for stages that keep
+     * their position in the store itself. Returns 0 when written, -1 on a failure to retry
+     * later (the batch must be left intact), or ECOM_STAGE_REWIND when the store's position is
+     * not the one this batch continues from (another writer, a new generation): the loop then
+     * drops the batch and seeks every partition to `positions`; ECOM_STAGE_FATAL stops the
+     * service with the batch uncommitted. */
+    int (*flush)(void *ctx, const rd_kafka_topic_partition_list_t *next_offsets, ecom_error *err);
     /* Drops the pending batch unwritten: its partitions were taken away in a rebalance, and
      * their next owner re-reads it from the last commit. */
     void (*reset)(void *ctx);
+    /* Optional: where to start reading the given partitions, for a stage that keeps its own
+     * positions in its store. Called on every assignment and rewind with the offsets the loop
+     * chose (--from, or RD_KAFKA_OFFSET_INVALID for the group's committed offset); the stage
+     * overwrites what it knows better. Returns -1 when it cannot tell (stop requested). */
+    int (*positions)(void *ctx, rd_kafka_topic_partition_list_t *parts, ecom_error *err);
+    /* Optional: told of each message the loop sent to the dead-letter topic instead of `add`. */
+    void (*dead_letter)(void *ctx, const rd_kafka_message_t *m);
+    /* Optional: called about every --batch-ms while no batch is open, for work that does not
+     * wait for the next message (the aggregator applies changed reference data). An error
+     * stops the service. */
+    int (*idle)(void *ctx, ecom_error *err);
 } ecom_stage;
 
 typedef struct ecom_consume_opts {
@@ -55,6 +76,7 @@ typedef struct ecom_consume_stats {
     int64_t dead_letters; /* messages sent to the DLQ */
     int64_t batches;
     int64_t retries; /* failed flush attempts */
+    int64_t rewinds; /* batches dropped because the store's position had moved */
     double seconds;
 } ecom_consume_stats;
 

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include "ecom/model.h"
+#include "ecom/snapshot.h"
 
 typedef struct ecom_metrics ecom_metrics;
 
@@ -30,14 +31,19 @@ void ecom_metrics_add_product(ecom_metrics *m, const ecom_product *p);
 void ecom_metrics_add_user(ecom_metrics *m, const ecom_user *u);
 
 void ecom_metrics_add_transaction(ecom_metrics *m, const ecom_transaction *t);
+/* The two halves of a transaction, for callers that get them apart (`ecom verify` reads the
+ * per-product sums from a server-side aggregation and the orders one by one): the order
+ * (daily sales, spend, cohorts) and sales of one product over any number of item lines. */
+void ecom_metrics_add_order(ecom_metrics *m, const char *user_id, ecom_time timestamp,
+                            ecom_cents total_cents, int64_t units);
+void ecom_metrics_add_product_sales(ecom_metrics *m, const char *product_id, int64_t units,
+                                    ecom_cents revenue_cents, int64_t lines);
 /* One session's funnel outcome, by the time it started. */
 void ecom_metrics_add_session(ecom_metrics *m, ecom_time start, bool viewed, bool carted,
                               bool converted);
 
-/* The snapshot JSON of SPEC section 5 without "pipeline" (new reference). Lists are sorted by
- * their keys; top_products keeps the first 10 (ties by product id). */
+/* The snapshot of SPEC section 5 without "pipeline" (new reference), shaped and ordered by
+ * snapshot.h. */
 json_t *ecom_metrics_snapshot(const ecom_metrics *m);
-
-#define ECOM_TOP_N 10
 
 #endif

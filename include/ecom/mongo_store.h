@@ -29,6 +29,17 @@ int ecom_mongo_ping(mongoc_client_t *client, ecom_error *err);
 /* The document of a record (kinds with a collection only), with _id = natural id. */
 void ecom_mongo_document(const ecom_record *r, bson_t *doc);
 
+/* Calls fn with every document of a cursor, then destroys the cursor; fn returns non-zero to
+ * stop early. `what` names the query in errors ("users of ecommerce_db"). */
+int ecom_mongo_each(mongoc_cursor_t *cursor, const char *what,
+                    int (*fn)(void *arg, const bson_t *doc), void *arg, ecom_error *err);
+
+/* A top-level field of a document: its text (NULL unless UTF-8), integer (any numeric type,
+ * else 0) or time (a BSON date, else 0). */
+const char *ecom_bson_text(const bson_t *doc, const char *key);
+int64_t ecom_bson_int(const bson_t *doc, const char *key);
+ecom_time ecom_bson_time(const bson_t *doc, const char *key);
+
 /* Creates the indexes readers use (idempotent). */
 int ecom_mongo_create_indexes(mongoc_client_t *client, const char *db, ecom_error *err);
 

@@ -1,0 +1,547 @@
+/*
+ * aggregate_cmd.c - `ecom aggregate`: every metric live in Redis, exactly once.
+ *
+ * A stage of the shared consume loop (consumer.h) over the fact topics, transactions and
+ * session_events, in consumer group ecom-aggregate. Each polled batch is folded into an
+ * ecom_counters_batch and applied to Redis in one script call that also stores the batch's
+ * offsets (counters.h): Redis, not Kafka, holds the aggregator's positions, so a crash, restart,
+ * rebalance or replay resumes exactly after the last applied batch. Kafka commits still happen,
+ * for lag monitoring only.
+ *
+ * The reference topics are read as tables by every instance (table_reader.h), to their end before
+ * the first fact, then followed; a fact naming a product or user not known yet first catches the
+ * tables up to the broker's current end. Reference ids and names go to Redis too (counts and
+ * rankings need them), idempotently.
+ *
+ * Three modes:
+ *   (default)   the live service: counts into the current generation until SIGTERM, or the end
+ *               with --until-end;
+ *   --rebuild   counts everything from the beginning into a new generation while the current one
+ *               keeps serving, then freezes the current one for the last few seconds of catching
+ *               up, switches readers atomically, and drops the old generation. An interrupted
+ *               rebuild resumes where it stopped. The live service follows the switch by itself:
+ *               its next batch finds its generation gone and continues in the new one.
+ *   --snapshot  prints every metric of the current generation as JSON (the manifest's shape).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <glib.h>
+#include "commands.h"
+#include "ecom/consumer.h"
+#include "ecom/counters.h"
+#include "ecom/log.h"
+#include "ecom/redis.h"
+#include "ecom/reference.h"
+#include "ecom/retry.h"
+#include "ecom/signals.h"
+#include "ecom/table_reader.h"
+#include "latency.h"
+
+#define REDIS_TIMEOUT_MS 30000
+#define REFERENCE_CHUNK 10000 /* reference records per script call */
+#define LEASE_MS 60000        /* the rebuild lock, renewed every LEASE_RENEW_S */
+#define LEASE_RENEW_S 10.0
+#define FREEZE_MS 30000 /* the frozen generation thaws by itself if the rebuild dies */
+#define FREEZE_RENEW_S 5.0
+#define GAUGE_EVERY_S 1.0
+
+static const ecom_option aggregate_options[] = {
+    {"rebuild", 0, NULL, ECOM_OPT_FLAG, NULL, NULL, NULL, 0, 0, offsetof(ecom_config, rebuild),
+     "recompute every counter from the beginning of the topics into a new generation while the "
+     "current one keeps serving; switch readers to it atomically once caught up, then exit"},
+    {"snapshot", 0, NULL, ECOM_OPT_FLAG, NULL, NULL, NULL, 0, 0, offsetof(ecom_config, snapshot),
+     "print every metric of the current generation as JSON (the manifest's shape) and exit"},
+    {NULL, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL},
+};
+
+static const ecom_kind fact_kinds[] = {ECOM_KIND_TRANSACTION, ECOM_KIND_SESSION_EVENT};
+static const ecom_kind reference_kinds[] = {ECOM_KIND_CATEGORY, ECOM_KIND_PRODUCT, ECOM_KIND_USER};
+
+typedef struct aggregator {
+    const ecom_config *cfg;
+    const char *prefix;
+    ecom_counters_role role;
+    ecom_redis *redis;
+    ecom_reference *ref;
+    ecom_table_reader *tables;
+    ecom_counters_writer *writer;
+    ecom_counters_batch *batch; /* the facts of the open consume batch */
+    ecom_counters_batch *refs;  /* reference changes not in Redis yet */
+    GArray *produced_ms;        /* CreateTime of each message of the open batch */
+    latency_histogram *run_latency, *window_latency;
+    double last_gauge;
+    /* --rebuild */
+    char token[128];
+    double lease_renewed;
+    int64_t frozen_gen; /* the current generation while it is frozen, else 0 */
+    double frozen_renewed;
+    bool waiting_logged;
+} aggregator;
+
+/* ---- Redis calls that wait out an outage ------------------------------------------------------
+ */
+
+typedef struct ensure_call {
+    aggregator *a;
+    int64_t gen;
+} ensure_call;
+
+static int ensure_current_attempt(void *arg, ecom_error *err)
+{
+    ensure_call *c = arg;
+    return ecom_counters_ensure_current(c->a->redis, c->a->prefix, &c->gen, err);
+}
+
+/* Applies a batch, waiting while a rebuild has the generation frozen. Returns 0, -1 (Redis
+ * failed) or ECOM_COUNTERS_FENCED. */
+static int apply_waiting(aggregator *a, ecom_counters_batch *b,
+                         const rd_kafka_topic_partition_list_t *next_offsets, ecom_error *err)
+{
+    for (;;) {
+        int rc = ecom_counters_writer_apply(a->writer, b, a->ref, next_offsets, err);
+        if (rc != ECOM_COUNTERS_FROZEN) {
+            if (a->waiting_logged && rc == 0)
+                ecom_log(ECOM_INFO, "generation thawed, applying again", "generation=%lld",
+                         (long long)ecom_counters_writer_generation(a->writer));
+            a->waiting_logged = rc == 0 ? false : a->waiting_logged;
+            return rc;
+        }
+        if (!a->waiting_logged)
+            ecom_log(ECOM_INFO, "a rebuild is switching generations; batches wait",
+                     "generation=%lld", (long long)ecom_counters_writer_generation(a->writer));
+        a->waiting_logged = true;
+        if (ecom_stop_requested())
+            return ecom_fail(err, "stopped while a rebuild was switching generations");
+        ecom_sleep_ms(50);
+    }
+}
+
+/* ---- reference data ----------------------------------------------------------------------- */
+
+static int retarget(aggregator *a, ecom_error *err);
+
+/* Writes the pending reference changes (ids and names, no offsets). */
+static int refs_apply(aggregator *a, ecom_error *err)
+{
+    while (ecom_counters_batch_size(a->refs) > 0) {
+        int rc = apply_waiting(a, a->refs, NULL, err);
+        if (rc == 0) {
+            ecom_counters_batch_clear(a->refs);
+        } else if (rc == ECOM_COUNTERS_FENCED) {
+            if (retarget(a, err)) /* a new generation gets everything anyway */
+                return -1;
+        } else {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int refs_apply_attempt(void *arg, ecom_error *err)
+{
+    return refs_apply(arg, err);
+}
+
+/* refs_apply, retrying while Redis is unavailable. */
+static int refs_apply_retrying(aggregator *a, ecom_error *err)
+{
+    ecom_retry r = {
+        .what = "write reference data to Redis", .attempt = refs_apply_attempt, .arg = a};
+    return ecom_retry_run(&r, err);
+}
+
+/* A reference record from the tables: kept, and queued for Redis when it changed anything. */
+static int table_record(void *arg, const ecom_record *r)
+{
+    aggregator *a = arg;
+    if (!ecom_reference_apply(a->ref, r))
+        return 0;
+    ecom_counters_batch_add(a->refs, r, NULL);
+    if (ecom_counters_batch_size(a->refs) < REFERENCE_CHUNK)
+        return 0;
+    ecom_error err;
+    if (refs_apply_retrying(a, &err) == 0)
+        return 0;
+    ecom_log(ECOM_ERROR, "cannot write reference data", "error=\"%s\"", err.msg);
+    return -1;
+}
+
+static void queue_reference(void *arg, const ecom_record *r)
+{
+    aggregator *a = arg;
+    ecom_counters_batch_add(a->refs, r, NULL);
+}
+
+/* Everything the tables hold, for a generation that may not have it (new or rebuilt). */
+static int push_all_reference(aggregator *a, ecom_error *err)
+{
+    ecom_counters_batch_clear(a->refs);
+    ecom_reference_foreach(a->ref, queue_reference, a);
+    return refs_apply(a, err);
+}
+
+/* The live writer's generation is gone (a rebuild switched readers): continue in the current
+ * one. Its offsets are re-read by the rewind that follows. */
+static int retarget(aggregator *a, ecom_error *err)
+{
+    if (a->role == ECOM_COUNTERS_REBUILD)
+        return ecom_fail(err, "generation %lld is no longer the one being rebuilt",
+                         (long long)ecom_counters_writer_generation(a->writer));
+    int64_t gen;
+    if (ecom_counters_ensure_current(a->redis, a->prefix, &gen, err))
+        return -1;
+    if (gen == ecom_counters_writer_generation(a->writer))
+        return 0; /* same generation, another writer moved the offsets: just re-read them */
+    ecom_log(ECOM_INFO, "readers switched generations; continuing in the new one",
+             "from=%lld to=%lld", (long long)ecom_counters_writer_generation(a->writer),
+             (long long)gen);
+    ecom_counters_writer_free(a->writer);
+    a->writer = ecom_counters_writer_new(a->redis, a->prefix, gen, a->role);
+    return push_all_reference(a, err);
+}
+
+/* Reference changes that arrived since the last batch, and the rebuild's leases. */
+static int background_work(aggregator *a, ecom_error *err)
+{
+    if (ecom_table_reader_poll(a->tables, table_record, a, err))
+        return ECOM_STAGE_FATAL;
+    double now = ecom_monotonic();
+    if (a->role == ECOM_COUNTERS_REBUILD && now - a->lease_renewed >= LEASE_RENEW_S) {
+        if (ecom_counters_rebuild_renew(a->redis, a->prefix, a->token, LEASE_MS, err))
+            return ECOM_STAGE_FATAL;
+        a->lease_renewed = now;
+    }
+    if (a->frozen_gen && now - a->frozen_renewed >= FREEZE_RENEW_S) {
+        if (ecom_counters_freeze(a->redis, a->prefix, a->frozen_gen, FREEZE_MS, err))
+            return -1;
+        a->frozen_renewed = now;
+    }
+    return refs_apply(a, err) ? -1 : 0;
+}
+
+/* ---- the stage ------------------------------------------------------------------------------ */
+
+static int stage_add(void *ctx, const ecom_record *r, const rd_kafka_message_t *m, ecom_error *err)
+{
+    aggregator *a = ctx;
+    if (r->kind != ECOM_KIND_TRANSACTION && r->kind != ECOM_KIND_SESSION_EVENT)
+        return ecom_fail(err, "the aggregator consumes facts only, got %s",
+                         ecom_kind_topic(r->kind));
+    ecom_counters_batch_add(a->batch, r, rd_kafka_topic_name(m->rkt));
+    rd_kafka_timestamp_type_t type;
+    int64_t ts = rd_kafka_message_timestamp(m, &type);
+    if (type == RD_KAFKA_TIMESTAMP_CREATE_TIME && ts > 0)
+        g_array_append_val(a->produced_ms, ts);
+    return 0;
+}
+
+static void stage_dead_letter(void *ctx, const rd_kafka_message_t *m)
+{
+    aggregator *a = ctx;
+    ecom_counters_batch_dead_letter(a->batch, rd_kafka_topic_name(m->rkt));
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void record_latency(aggregator *a)
+{
+    int64_t now = now_ms();
+    for (guint i = 0; i < a->produced_ms->len; i++) {
+        int64_t ms = now - g_array_index(a->produced_ms, int64_t, i);
+        latency_add(a->run_latency, ms);
+        latency_add(a->window_latency, ms);
+    }
+    g_array_set_size(a->produced_ms, 0);
+}
+
+/* The recent latency and the time of this update, written with the batch. */
+static void add_gauges(aggregator *a)
+{
+    double now = ecom_monotonic();
+    if (now - a->last_gauge < GAUGE_EVERY_S)
+        return;
+    a->last_gauge = now;
+    if (a->window_latency->count) {
+        ecom_counters_batch_gauge(a->batch, "latency_ms_p50",
+                                  latency_quantile(a->window_latency, 0.5));
+        ecom_counters_batch_gauge(a->batch, "latency_ms_p99",
+                                  latency_quantile(a->window_latency, 0.99));
+        latency_reset(a->window_latency);
+    }
+    ecom_counters_batch_gauge(a->batch, "updated_at", now_ms() / 1000);
+}
+
+static int stage_flush(void *ctx, const rd_kafka_topic_partition_list_t *next_offsets,
+                       ecom_error *err)
+{
+    aggregator *a = ctx;
+    int rc = background_work(a, err);
+    if (rc)
+        return rc;
+    if (ecom_counters_batch_needs_reference(a->batch, a->ref)) {
+        /* a fact before its reference data arrived here: load the tables to the broker's end */
+        if (ecom_table_reader_catch_up(a->tables, table_record, a, err))
+            return -1;
+        if (refs_apply(a, err))
+            return -1;
+    }
+    add_gauges(a);
+    rc = apply_waiting(a, a->batch, next_offsets, err);
+    if (rc == 0) {
+        record_latency(a);
+        ecom_counters_batch_clear(a->batch);
+        return 0;
+    }
+    if (rc == ECOM_COUNTERS_FENCED)
+        return retarget(a, err) ? ECOM_STAGE_FATAL : ECOM_STAGE_REWIND;
+    return -1;
+}
+
+static void stage_reset(void *ctx)
+{
+    aggregator *a = ctx;
+    ecom_counters_batch_clear(a->batch);
+    g_array_set_size(a->produced_ms, 0);
+}
+
+static int positions_attempt(void *arg, ecom_error *err)
+{
+    void **args = arg;
+    aggregator *a = args[0];
+    return ecom_counters_writer_positions(a->writer, args[1], err);
+}
+
+static int stage_positions(void *ctx, rd_kafka_topic_partition_list_t *parts, ecom_error *err)
+{
+    void *args[] = {ctx, parts};
+    ecom_retry r = {
+        .what = "read the stored offsets from Redis", .attempt = positions_attempt, .arg = args};
+    return ecom_retry_run(&r, err);
+}
+
+static int stage_idle(void *ctx, ecom_error *err)
+{
+    aggregator *a = ctx;
+    int rc = background_work(a, err);
+    if (rc == -1) {
+        ecom_log(ECOM_WARN, "background work failed; trying again later", "error=\"%s\"", err->msg);
+        return 0;
+    }
+    return rc;
+}
+
+/* ---- running -------------------------------------------------------------------------------- */
+
+static int64_t peak_rss_kb(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : 0;
+}
+
+static int load_tables(aggregator *a, ecom_error *err)
+{
+    double t0 = ecom_monotonic();
+    a->tables = ecom_table_reader_open(a->cfg, reference_kinds, 3, err);
+    if (!a->tables || ecom_table_reader_catch_up(a->tables, table_record, a, err) ||
+        refs_apply_retrying(a, err))
+        return -1;
+    int64_t categories, products, users;
+    ecom_reference_sizes(a->ref, &categories, &products, &users);
+    ecom_log(ECOM_INFO, "reference tables loaded",
+             "categories=%lld products=%lld users=%lld seconds=%.2f", (long long)categories,
+             (long long)products, (long long)users, ecom_monotonic() - t0);
+    return 0;
+}
+
+static int consume(aggregator *a, const char *service, const char *group, bool until_end,
+                   ecom_consume_stats *stats, ecom_error *err)
+{
+    ecom_consume_opts opts = ecom_consume_opts_for(a->cfg, service, group, fact_kinds, 2);
+    if (a->role == ECOM_COUNTERS_REBUILD)
+        opts.group = group; /* the rebuild's own group, derived from --group */
+    opts.until_end = until_end;
+    ecom_stage stage = {.ctx = a,
+                        .add = stage_add,
+                        .flush = stage_flush,
+                        .reset = stage_reset,
+                        .positions = stage_positions,
+                        .dead_letter = stage_dead_letter,
+                        .idle = stage_idle};
+    return ecom_consume(a->cfg, &opts, &stage, stats, err);
+}
+
+static void log_finished(aggregator *a, const char *msg, const ecom_consume_stats *s)
+{
+    ecom_log(ECOM_INFO, msg,
+             "generation=%lld consumed=%lld records=%lld dead_letters=%lld batches=%lld "
+             "rewinds=%lld seconds=%.1f records_per_s=%.0f latency_ms_p50=%lld "
+             "latency_ms_p99=%lld peak_rss_mb=%.1f",
+             (long long)ecom_counters_writer_generation(a->writer), (long long)s->consumed,
+             (long long)s->stored, (long long)s->dead_letters, (long long)s->batches,
+             (long long)s->rewinds, s->seconds, (double)s->stored / (s->seconds + 1e-9),
+             (long long)latency_quantile(a->run_latency, 0.5),
+             (long long)latency_quantile(a->run_latency, 0.99), (double)peak_rss_kb() / 1024.0);
+}
+
+static int run_live(aggregator *a, ecom_error *err)
+{
+    ensure_call c = {.a = a};
+    ecom_retry r = {
+        .what = "open the counters in Redis", .attempt = ensure_current_attempt, .arg = &c};
+    if (ecom_retry_run(&r, err))
+        return -1;
+    a->writer = ecom_counters_writer_new(a->redis, a->prefix, c.gen, ECOM_COUNTERS_LIVE);
+    if (load_tables(a, err))
+        return -1;
+    ecom_consume_stats stats;
+    if (consume(a, "aggregate", "ecom-aggregate", a->cfg->until_end, &stats, err))
+        return -1;
+    if (a->cfg->until_end && (ecom_table_reader_catch_up(a->tables, table_record, a, err) ||
+                              refs_apply_retrying(a, err)))
+        return -1; /* reference data published after the last fact counts too */
+    log_finished(a, "aggregate stopped", &stats);
+    return 0;
+}
+
+static int run_rebuild(aggregator *a, ecom_error *err)
+{
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    snprintf(a->token, sizeof a->token, "%s:%d:%lld", host, (int)getpid(), (long long)now_ms());
+    int64_t gen;
+    bool resumed;
+    if (ecom_counters_rebuild_begin(a->redis, a->prefix, a->token, LEASE_MS, &gen, &resumed, err))
+        return -1;
+    a->lease_renewed = ecom_monotonic();
+    ecom_log(ECOM_INFO, resumed ? "resuming an interrupted rebuild" : "rebuilding",
+             "generation=%lld", (long long)gen);
+    a->writer = ecom_counters_writer_new(a->redis, a->prefix, gen, ECOM_COUNTERS_REBUILD);
+    char group[256];
+    snprintf(group, sizeof group, "%s-rebuild",
+             a->cfg->group && *a->cfg->group ? a->cfg->group : "ecom-aggregate");
+    ecom_consume_stats stats;
+    int rc = load_tables(a, err);
+    if (rc == 0)
+        rc = consume(a, "aggregate --rebuild", group, true, &stats, err);
+    int64_t old = 0;
+    for (bool behind = true; rc == 0 && behind;) {
+        /* freeze the current generation, read what it has read, switch */
+        rc = ecom_counters_current(a->redis, a->prefix, &old, err);
+        if (rc == 0 && old) {
+            rc = ecom_counters_freeze(a->redis, a->prefix, old, FREEZE_MS, err);
+            a->frozen_gen = old;
+            a->frozen_renewed = ecom_monotonic();
+        }
+        ecom_consume_stats tail;
+        if (rc == 0)
+            rc = consume(a, "aggregate --rebuild", group, true, &tail, err);
+        if (rc == 0)
+            rc = ecom_table_reader_catch_up(a->tables, table_record, a, err) || refs_apply(a, err);
+        if (rc == 0)
+            rc = ecom_counters_switch(a->redis, a->prefix, gen, &behind, err);
+        if (rc == 0 && behind)
+            ecom_log(ECOM_INFO, "the current generation is still ahead; catching up again",
+                     "generation=%lld", (long long)gen);
+        stats.consumed += tail.consumed;
+        stats.stored += tail.stored;
+        stats.batches += tail.batches;
+    }
+    a->frozen_gen = 0;
+    if (rc == 0) {
+        ecom_log(ECOM_INFO, "readers switched to the rebuilt generation",
+                 "generation=%lld old=%lld", (long long)gen, (long long)old);
+        if (old && ecom_counters_drop(a->redis, a->prefix, old, err))
+            ecom_log(ECOM_WARN, "the old generation could not be deleted",
+                     "generation=%lld "
+                     "error=\"%s\"",
+                     (long long)old, err->msg);
+        log_finished(a, "rebuild finished", &stats);
+    }
+    ecom_counters_rebuild_release(a->redis, a->prefix, a->token);
+    return rc;
+}
+
+static int print_snapshot(aggregator *a)
+{
+    ecom_error err;
+    json_t *snap = NULL;
+    if (ecom_counters_snapshot(a->redis, a->prefix, &snap, &err)) {
+        fprintf(stderr, "ecom aggregate --snapshot: %s\n", err.msg);
+        return 2;
+    }
+    if (!snap) {
+        fprintf(stderr,
+                "ecom aggregate --snapshot: no counters in Redis under prefix '%s' yet; run "
+                "`ecom aggregate` first (and check --redis-prefix)\n",
+                a->prefix);
+        return 1;
+    }
+    json_dumpf(snap, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    fputc('\n', stdout);
+    json_decref(snap);
+    return 0;
+}
+
+static int aggregate_run(ecom_config *cfg)
+{
+    if (cfg->rebuild && cfg->snapshot) {
+        fprintf(stderr, "ecom aggregate: --rebuild and --snapshot exclude each other\n");
+        return 2;
+    }
+    aggregator a = {.cfg = cfg, .prefix = ecom_config_redis_prefix(cfg)};
+    ecom_error err;
+    a.redis = ecom_redis_new(cfg->redis, REDIS_TIMEOUT_MS, &err);
+    if (!a.redis) {
+        fprintf(stderr, "ecom aggregate: %s\n", err.msg);
+        return 2;
+    }
+    if (cfg->snapshot) {
+        int rc = print_snapshot(&a);
+        ecom_redis_free(a.redis);
+        return rc;
+    }
+    ecom_signals_install();
+    a.role = cfg->rebuild ? ECOM_COUNTERS_REBUILD : ECOM_COUNTERS_LIVE;
+    a.ref = ecom_reference_new();
+    a.batch = ecom_counters_batch_new();
+    a.refs = ecom_counters_batch_new();
+    a.produced_ms = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    a.run_latency = ecom_xmalloc(sizeof *a.run_latency);
+    a.window_latency = ecom_xmalloc(sizeof *a.window_latency);
+    latency_reset(a.run_latency);
+    latency_reset(a.window_latency);
+    int rc = cfg->rebuild ? run_rebuild(&a, &err) : run_live(&a, &err);
+    if (rc)
+        ecom_log(ECOM_ERROR, cfg->rebuild ? "rebuild failed" : "aggregate failed", "error=\"%s\"",
+                 err.msg);
+    ecom_table_reader_close(a.tables);
+    ecom_counters_writer_free(a.writer);
+    ecom_counters_batch_free(a.batch);
+    ecom_counters_batch_free(a.refs);
+    ecom_reference_free(a.ref);
+    g_array_free(a.produced_ms, TRUE);
+    free(a.run_latency);
+    free(a.window_latency);
+    ecom_redis_free(a.redis);
+    return rc ? 1 : 0;
+}
+
+const ecom_command ecom_cmd_aggregate = {
+    .name = "aggregate",
+    .synopsis = "[options]",
+    .summary = "Keep every metric live in Redis, exactly once (--rebuild: recompute into a new "
+               "generation; --snapshot: print them as JSON).",
+    .options = aggregate_options,
+    .more_options = ecom_consumer_options,
+    .min_args = 0,
+    .max_args = 0,
+    .run = aggregate_run,
+};

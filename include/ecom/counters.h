@@ -1,0 +1,148 @@
+/*
+ * counters.h - the live counters in Redis: key layout, generations, exactly-once batches, and
+ * the snapshot read back from them.
+ *
+ * Every key starts with a prefix (--redis-prefix, by default the topic prefix, "ecom."), so
+ * several pipelines can share one Redis. Counters live in a generation, a namespace
+ * <prefix>g<N>: that a rebuild can fill from scratch while readers keep using the current one.
+ *
+ *   <prefix>current             the generation readers use (a number)
+ *   <prefix>next_generation     allocates generation numbers
+ *   <prefix>rebuilding          the generation a rebuild is filling, while it runs
+ *   <prefix>rebuild_lock        held, with a lease, by the one running rebuild
+ *   <prefix>changes             pub/sub channel: the generation, after every applied batch
+ *
+ *   <prefix>g<N>:sales          hash  <day>:revenue_cents | <day>:orders | <day>:units
+ *   <prefix>g<N>:funnel         hash  <day>:sessions|viewed|carted|converted, total:<step>
+ *   <prefix>g<N>:products:units     sorted set  product_id -> units sold
+ *   <prefix>g<N>:products:revenue   sorted set  product_id -> revenue in cents
+ *   <prefix>g<N>:categories     hash  <category_id>:lines | <category_id>:revenue_cents
+ *   <prefix>g<N>:spend          hash  <year>:orders | <year>:total_cents   (registration year)
+ *   <prefix>g<N>:cohorts        hash  <registration month>:<transaction month> -> buying users
+ *   <prefix>g<N>:counts         hash  users, categories, products, transactions, sessions
+ *   <prefix>g<N>:pipeline       hash  <topic>:records, dead_letters, latency_ms_p50,
+ *                                     latency_ms_p99, updated_at
+ *   <prefix>g<N>:names:products, <prefix>g<N>:names:categories   hash  id -> name
+ *   <prefix>g<N>:offsets        hash  <topic>:<partition> -> next offset the counters include
+ *   <prefix>g<N>:seen:<kind>:<block>   first-seen bitmaps (below)
+ *   <prefix>g<N>:frozen         exists while a rebuild switches readers away from N
+ *
+ * Days are UTC dates of the event (a transaction's timestamp, a session's start), so a late event
+ * lands on its own day. "unknown" stands for a category or registration month the reference
+ * data does not have (year 0 for the year).
+ *
+ * Exactly once. A batch is applied by one Lua script (lib/lua/apply.lua) that first checks the
+ * stored offsets of the batch's partitions are where this writer continues from, then applies
+ * every change and stores the new offsets, all atomically. A crash loses either the whole batch
+ * (it is read again from the stored offsets) or nothing; a retry of a batch that was applied
+ * finds the offsets already moved and changes nothing. The same id published twice is caught by
+ * first-seen bits: an id `<prefix>_<digits>` maps to bitmap <kind>:<digits but the last four>,
+ * bit <last four digits>, so dense ids cost one bit each (a session four: seen, viewed a
+ * product, added to the cart, converted). A transaction or a funnel step counts only if its bit
+ * was clear, distinct cohort users the same way. Memory: with the generator's dense ids about
+ * 1 bit per transaction, 4 per session and 1 per (user, month), e.g. 0.4 MB at seed scale.
+ */
+#ifndef ECOM_COUNTERS_H
+#define ECOM_COUNTERS_H
+
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "ecom/error.h"
+#include "ecom/model.h"
+#include "ecom/redis.h"
+#include "ecom/reference.h"
+
+/* ---- generations ----------------------------------------------------------------------------- */
+
+/* The generation readers use; 0 when there is none yet. */
+int ecom_counters_current(ecom_redis *r, const char *prefix, int64_t *gen, ecom_error *err);
+/* The current generation, creating the first one when there is none. */
+int ecom_counters_ensure_current(ecom_redis *r, const char *prefix, int64_t *gen, ecom_error *err);
+
+/* Starts a rebuild: takes the rebuild lock (lease of lease_ms, identified by token) and returns
+ * the generation to fill, the unfinished one of an interrupted rebuild if there is one. Fails
+ * when another rebuild holds the lock. */
+int ecom_counters_rebuild_begin(ecom_redis *r, const char *prefix, const char *token, int lease_ms,
+                                int64_t *gen, bool *resumed, ecom_error *err);
+/* Renews the rebuild lock's lease; fails when the lock is no longer this token's. */
+int ecom_counters_rebuild_renew(ecom_redis *r, const char *prefix, const char *token, int lease_ms,
+                                ecom_error *err);
+void ecom_counters_rebuild_release(ecom_redis *r, const char *prefix, const char *token);
+/* Stops live writers of gen (their batches wait) for ttl_ms, renewable by calling again. */
+int ecom_counters_freeze(ecom_redis *r, const char *prefix, int64_t gen, int ttl_ms,
+                         ecom_error *err);
+/* Makes `rebuilt` the current generation, atomically, if its offsets reach the current one's
+ * on every partition; *behind (optional) is set when they do not (nothing changes then). */
+int ecom_counters_switch(ecom_redis *r, const char *prefix, int64_t rebuilt, bool *behind,
+                         ecom_error *err);
+/* Deletes every key of a generation (never the current one). */
+int ecom_counters_drop(ecom_redis *r, const char *prefix, int64_t gen, ecom_error *err);
+
+/* ---- batches ------------------------------------------------------------------------------- */
+
+/* The changes one polled batch makes, pre-aggregated in memory. */
+typedef struct ecom_counters_batch ecom_counters_batch;
+
+ecom_counters_batch *ecom_counters_batch_new(void);
+void ecom_counters_batch_free(ecom_counters_batch *b);
+void ecom_counters_batch_clear(ecom_counters_batch *b);
+/* A transaction, a session event, or reference data (a first-seen id and its name), read from
+ * `topic`. Facts are joined with the reference tables when the batch is applied. */
+void ecom_counters_batch_add(ecom_counters_batch *b, const ecom_record *r, const char *topic);
+/* A message of `topic` that went to the dead-letter topic. */
+void ecom_counters_batch_dead_letter(ecom_counters_batch *b, const char *topic);
+/* A pipeline gauge to set with the batch (latency, last update). */
+void ecom_counters_batch_gauge(ecom_counters_batch *b, const char *field, int64_t value);
+/* True when a transaction of the batch names a product or user that ref does not have (yet). */
+bool ecom_counters_batch_needs_reference(const ecom_counters_batch *b, const ecom_reference *ref);
+/* Records held (facts, session events, reference records). */
+int64_t ecom_counters_batch_size(const ecom_counters_batch *b);
+
+/* ---- writing ------------------------------------------------------------------------------- */
+
+typedef enum ecom_counters_role {
+    ECOM_COUNTERS_LIVE,    /* writes the current generation */
+    ECOM_COUNTERS_REBUILD, /* writes the generation being rebuilt */
+} ecom_counters_role;
+
+/* Outcomes of apply besides 0 (applied, or found applied already) and -1 (Redis failed). */
+#define ECOM_COUNTERS_FENCED 1 /* another generation or writer moved on: re-read positions */
+#define ECOM_COUNTERS_FROZEN 2 /* a rebuild is switching generations: try again shortly */
+
+/* A writer of one generation. It remembers, per partition, the stored offset it continues from. */
+typedef struct ecom_counters_writer ecom_counters_writer;
+
+ecom_counters_writer *ecom_counters_writer_new(ecom_redis *r, const char *prefix, int64_t gen,
+                                               ecom_counters_role role);
+void ecom_counters_writer_free(ecom_counters_writer *w);
+int64_t ecom_counters_writer_generation(const ecom_counters_writer *w);
+
+/* Where each partition continues: the stored offset when there is one; otherwise the offset the
+ * caller chose (an invalid one becomes the beginning). */
+int ecom_counters_writer_positions(ecom_counters_writer *w, rd_kafka_topic_partition_list_t *parts,
+                                   ecom_error *err);
+
+/* Applies a batch whose partitions end at next_offsets (NULL: reference data only, no offsets),
+ * joined with ref. On 0 the batch may be cleared. */
+int ecom_counters_writer_apply(ecom_counters_writer *w, const ecom_counters_batch *b,
+                               const ecom_reference *ref,
+                               const rd_kafka_topic_partition_list_t *next_offsets,
+                               ecom_error *err);
+
+/* ---- reading ------------------------------------------------------------------------------- */
+
+/* The snapshot of the current generation in the shape of snapshot.h, plus "generation" and a
+ * "pipeline" object with the aggregator's own figures; *out is NULL when there is no generation
+ * yet. One atomic read. */
+int ecom_counters_snapshot(ecom_redis *r, const char *prefix, json_t **out, ecom_error *err);
+
+/* ---- ids ----------------------------------------------------------------------------------- */
+
+/* The first-seen bitmap key (relative to the generation) and bit of an id `<name>_<digits>`:
+ * "seen:<kind>:<digits but the last four>" and the last four digits as a number. */
+void ecom_counters_id_slot(const char *kind, const char *id, char *key, size_t key_size,
+                           int64_t *bit);
+
+#endif

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# The aggregator against real Kafka and Redis, checked by `ecom verify` against MongoDB and HBase:
+#   - a small backfill through the sinks and the aggregator: verify exits 0, and every metric of
+#     `ecom aggregate --snapshot` equals the generator's manifest;
+#   - the same data published a second time changes no metric (the messages are read, the
+#     counters do not move);
+#   - late transactions and a late session for old days change only those days, and a poison
+#     message is dead-lettered by the aggregator with its reason while nothing else changes;
+#   - one corrupted counter makes verify exit 1 naming it; put back, verify exits 0 again.
+source "$(dirname "$0")/lib.sh"
+: "${STORE_CENSUS:?set by ctest}"
+
+prefix=$(unique_prefix agg)
+db=$(unique_name agg)
+table=$(unique_name agg)
+tmp="$ECOM_TEST_TMP/aggregate_roundtrip"
+rm -rf "$tmp"
+mkdir -p "$tmp"
+gen=(--seed 31 --scale 0.005 --end 2025-06-01 --topic-prefix "$prefix")
+stores=(--topic-prefix "$prefix" --mongo-db "$db" --hbase-table "$table")
+group="$db-agg"
+
+"$ECOM_BIN" init --topic-prefix "$prefix"
+"$ECOM_BIN" generate "${gen[@]}" --manifest "$tmp/manifest.json"
+"$ECOM_BIN" generate "${gen[@]}" --output "$tmp/gen.ndjson"
+
+aggregate() { # runs the aggregator to the end of the topics
+  "$ECOM_BIN" aggregate --topic-prefix "$prefix" --group "$group" --until-end 2>>"$tmp/aggregate.log" ||
+    { tail -20 "$tmp/aggregate.log"; fail "ecom aggregate exited non-zero"; }
+}
+
+run_all() { # sinks and aggregator side by side, each to the end of the topics
+  "$ECOM_BIN" sink mongo "${stores[@]}" --group "$db-mongo" --until-end 2>>"$tmp/mongo.log" &
+  local m=$!
+  "$ECOM_BIN" sink hbase "${stores[@]}" --group "$db-hbase" --until-end 2>>"$tmp/hbase.log" &
+  local h=$!
+  aggregate
+  wait_ok $m "$tmp/mongo.log" "sink mongo"
+  wait_ok $h "$tmp/hbase.log" "sink hbase"
+}
+
+snapshot() { # snapshot FILE
+  "$ECOM_BIN" aggregate --snapshot --topic-prefix "$prefix" >"$1" || fail "ecom aggregate --snapshot failed"
+}
+
+verify() { # verify OUTPUT [options]: the exit status, the output kept in OUTPUT
+  local out=$1 rc=0
+  shift
+  "$ECOM_BIN" verify "${stores[@]}" "$@" >"$out" 2>&1 || rc=$?
+  echo "$rc"
+}
+
+# metrics_equal A B WHAT: every metric of two snapshots (or a manifest) equal
+metrics_equal() {
+  python3 - "$1" "$2" "$3" <<'PY' || fail "$3"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+a.pop("pipeline", None); b.pop("pipeline", None)
+bad = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+for k in bad:
+    print(f"{k}:\n  {json.dumps(a.get(k))[:400]}\n  {json.dumps(b.get(k))[:400]}")
+sys.exit(1 if bad else 0)
+PY
+  echo "ok: $3"
+}
+
+# ---- backfill: verify exits 0 and the counters equal the manifest -------------------------------
+run_all
+rc=$(verify "$tmp/verify1.txt" --manifest "$tmp/manifest.json")
+cat "$tmp/verify1.txt"
+expect_eq "verify exit status after the backfill" 0 "$rc"
+grep -q "manifest vs redis: all metrics equal" "$tmp/verify1.txt" || fail "verify did not compare with the manifest"
+snapshot "$tmp/snap1.json"
+metrics_equal "$tmp/manifest.json" "$tmp/snap1.json" "every metric of the snapshot equals the manifest"
+for kind in transactions sessions users products categories; do
+  expect_eq "counts.$kind = manifest" "$(json_get "$tmp/manifest.json" "d['counts']['$kind']")" \
+    "$(json_get "$tmp/snap1.json" "d['counts']['$kind']")"
+done
+expect_eq "transactions read once" "$(json_get "$tmp/manifest.json" "d['counts']['transactions']")" \
+  "$(json_get "$tmp/snap1.json" "d['pipeline']['records']['${prefix}transactions']")"
+
+# ---- the same data published twice: read again, counted once ------------------------------------
+"$ECOM_BIN" generate "${gen[@]}"
+aggregate
+snapshot "$tmp/snap2.json"
+metrics_equal "$tmp/snap1.json" "$tmp/snap2.json" "publishing everything twice changed no metric"
+expect_eq "the second publication was read" \
+  "$((2 * $(json_get "$tmp/manifest.json" "d['counts']['transactions']")))" \
+  "$(json_get "$tmp/snap2.json" "d['pipeline']['records']['${prefix}transactions']")"
+
+# ---- late events land on their own (old) day; a poison message is dead-lettered ----------------
+python3 - "$tmp/gen.ndjson" "$prefix" "$tmp/late" <<'PY'
+import json, sys, os, datetime as dt
+src, prefix, out = sys.argv[1:4]
+os.makedirs(out, exist_ok=True)
+fmt = "%Y-%m-%dT%H:%M:%SZ"
+def shift(t, days):
+    return (dt.datetime.strptime(t, fmt) + dt.timedelta(days=days)).strftime(fmt)
+txn, sessions, bought = None, {}, {}
+for line in open(src):
+    m = json.loads(line)
+    topic, v = m["topic"][len(prefix):], m["value"]
+    if topic == "transactions" and txn is None and v["session_id"] is None:
+        txn = v
+    if topic == "transactions" and v["session_id"]:
+        bought[v["session_id"]] = v
+    if topic == "session_events":
+        sessions.setdefault(v["session_id"], []).append(v)
+# a session that viewed a product, carted and converted: it touches every funnel step
+def steps(evs):
+    return (any(e["type"] == "page_view" and e["page_type"] == "product_detail" for e in evs),
+            any(e["type"] == "cart_add" for e in evs),
+            any(e["type"] == "session_end" and e["conversion_status"] == "converted" for e in evs))
+sid, events = next((s, evs) for s, evs in sessions.items() if all(steps(evs)))
+# a standalone transaction 20 days earlier, the session and its purchase 30 days earlier, new ids
+late_txns = [dict(txn, transaction_id="txn_90000001", timestamp=shift(txn["timestamp"], -20)),
+             dict(bought[sid], transaction_id="txn_90000002", session_id="sess_90000001",
+                  timestamp=shift(bought[sid]["timestamp"], -30))]
+late_session = []
+for e in events:
+    e = dict(e, session_id="sess_90000001", ts=shift(e["ts"], -30),
+             start_time=shift(e["start_time"], -30))
+    e["event_id"] = "sess_90000001-" + e["event_id"].split("-")[-1]
+    if e["type"] == "session_end":
+        e["transaction_id"] = "txn_90000002"
+    late_session.append(e)
+with open(os.path.join(out, "transactions"), "w") as f:
+    for t in late_txns:
+        f.write(t["user_id"] + "\t" + json.dumps(t, separators=(",", ":")) + "\n")
+    f.write(txn["user_id"] + "\t" + '{"schema_version":1,"transaction_id":"txn_9' + "\n")  # poison
+with open(os.path.join(out, "session_events"), "w") as f:
+    for e in late_session:
+        f.write(e["user_id"] + "\t" + json.dumps(e, separators=(",", ":")) + "\n")
+days = {}
+for t in late_txns:
+    d = days.setdefault(t["timestamp"][:10], [0, 0, 0])
+    d[0] += 1
+    d[1] += t["total_cents"]
+    d[2] += sum(i["quantity"] for i in t["items"])
+json.dump({"days": days, "txn_day": late_txns[0]["timestamp"][:10],
+           "session_day": late_session[0]["start_time"][:10]},
+          open(os.path.join(out, "expect.json"), "w"))
+PY
+for t in transactions session_events; do
+  kcat -P -b "$ECOM_BROKERS" -t "${prefix}$t" -K $'\t' -l "$tmp/late/$t" || fail "kcat could not publish to ${prefix}$t"
+done
+run_all
+snapshot "$tmp/snap3.json"
+python3 - "$tmp/snap2.json" "$tmp/snap3.json" "$tmp/late/expect.json" <<'PY' || fail "late events changed the wrong days"
+import json, sys
+before, after, want = (json.load(open(p)) for p in sys.argv[1:4])
+def by_day(rows):
+    return {r["day"]: r for r in rows}
+sb, sa = by_day(before["daily_sales"]), by_day(after["daily_sales"])
+changed = sorted(d for d in set(sb) | set(sa) if sb.get(d) != sa.get(d))
+assert changed == sorted(want["days"]), f"daily_sales changed on {changed}, expected {sorted(want['days'])}"
+for day, (orders, revenue, units) in want["days"].items():
+    d0, d1 = sb.get(day, {"orders": 0, "revenue_cents": 0, "units": 0}), sa[day]
+    assert d1["orders"] == d0["orders"] + orders, (d0, d1)
+    assert d1["revenue_cents"] == d0["revenue_cents"] + revenue, (d0, d1)
+    assert d1["units"] == d0["units"] + units, (d0, d1)
+fb, fa = by_day(before["funnel"]["by_day"]), by_day(after["funnel"]["by_day"])
+changed = sorted(d for d in set(fb) | set(fa) if fb.get(d) != fa.get(d))
+assert changed == [want["session_day"]], f"funnel changed on {changed}, expected {want['session_day']}"
+none = {"viewed": 0, "carted": 0, "converted": 0}
+for step in ("viewed", "carted", "converted"):
+    assert fa[want["session_day"]][step] == fb.get(want["session_day"], none)[step] + 1, step
+    assert after["funnel"]["total"][step] == before["funnel"]["total"][step] + 1, step
+assert after["counts"]["transactions"] == before["counts"]["transactions"] + 2
+assert after["counts"]["sessions"] == before["counts"]["sessions"] + 1
+assert after["pipeline"]["dead_letters"] == before["pipeline"]["dead_letters"] + 1
+print(f"ok: the late transactions changed only {sorted(want['days'])}, the late session only "
+      f"{want['session_day']}; the poison message was dead-lettered")
+PY
+kcat -C -b "$ECOM_BROKERS" -t "${prefix}dlq" -e -q -f '%h\n' >"$tmp/dlq.txt"
+grep "consumer_group=$group" "$tmp/dlq.txt" | grep -q "source_topic=${prefix}transactions" ||
+  { cat "$tmp/dlq.txt"; fail "the aggregator's dead letter is not in ${prefix}dlq"; }
+grep "consumer_group=$group" "$tmp/dlq.txt" | grep -q "error=not valid JSON" ||
+  fail "the aggregator's dead letter does not say why"
+echo "ok: the aggregator's dead letter names its source and reason"
+rc=$(verify "$tmp/verify2.txt")
+cat "$tmp/verify2.txt"
+expect_eq "verify exit status after the late events" 0 "$rc"
+
+# ---- a corrupted counter is found and named -------------------------------------------------------
+generation=$(json_get "$tmp/snap3.json" "d['pipeline']['generation']")
+day=$(json_get "$tmp/late/expect.json" "d['txn_day']")
+redis-cli HINCRBY "${prefix}g${generation}:sales" "$day:revenue_cents" 7 >/dev/null
+rc=$(verify "$tmp/verify3.txt")
+cat "$tmp/verify3.txt"
+expect_eq "verify exit status with one corrupted counter" 1 "$rc"
+grep -q "stores vs redis: daily_sales.revenue_cents $day: expected" "$tmp/verify3.txt" ||
+  fail "verify did not name the corrupted counter"
+[ "$(grep -c ': expected' "$tmp/verify3.txt")" = 1 ] || fail "verify reported more than the one corrupted counter"
+redis-cli HINCRBY "${prefix}g${generation}:sales" "$day:revenue_cents" -7 >/dev/null
+rc=$(verify "$tmp/verify4.txt")
+expect_eq "verify exit status with the counter put back" 0 "$rc"
+rm -f "$tmp/gen.ndjson"
