@@ -104,8 +104,8 @@ static int apply_waiting(aggregator *a, ecom_counters_batch *b,
         int rc = ecom_counters_writer_apply(a->writer, b, a->ref, next_offsets, err);
         if (rc != ECOM_COUNTERS_FROZEN) {
             if (a->waiting_logged && rc == 0)
-                ecom_log(ECOM_INFO, "generation thawed, applying again", "generation=%lld",
-                         (long long)ecom_counters_writer_generation(a->writer));
+                ecom_log(ECOM_INFO, "the rebuild's switch is over; applying again",
+                         "generation=%lld", (long long)ecom_counters_writer_generation(a->writer));
             a->waiting_logged = rc == 0 ? false : a->waiting_logged;
             return rc;
         }
@@ -365,8 +365,13 @@ static int consume(aggregator *a, const char *service, const char *group, bool u
                    ecom_consume_stats *stats, ecom_error *err)
 {
     ecom_consume_opts opts = ecom_consume_opts_for(a->cfg, service, group, fact_kinds, 2);
-    if (a->role == ECOM_COUNTERS_REBUILD)
+    char instance[300];
+    if (a->role == ECOM_COUNTERS_REBUILD) {
         opts.group = group; /* the rebuild's own group, derived from --group */
+        /* one rebuild at a time (the lock): a resumed rebuild takes over its partitions at once */
+        snprintf(instance, sizeof instance, "%s-1", group);
+        opts.instance_id = instance;
+    }
     opts.until_end = until_end;
     ecom_stage stage = {.ctx = a,
                         .add = stage_add,

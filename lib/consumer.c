@@ -36,9 +36,11 @@
 #include "ecom/log.h"
 #include "ecom/retry.h"
 #include "ecom/signals.h"
+#include "ecom/workers.h"
 
 #define PROGRESS_EVERY_S 10.0
 #define END_EMPTY (-1000) /* an `ends` entry of a partition that was empty at start */
+#define DECODE_CHUNK 1024 /* polled messages decoded together on the workers */
 
 typedef struct loop {
     const ecom_config *cfg;
@@ -57,8 +59,15 @@ typedef struct loop {
     rd_kafka_topic_partition_list_t *ends;    /* until_end: end offset per assigned partition */
     rd_kafka_topic_partition_list_t *read_to; /* next offset to read per partition */
     bool assigned_once;
-    bool rewind;         /* the stage asked to drop the open batch and re-seek */
-    ecom_record *record; /* decode scratch: records are large, so not on the stack */
+    bool rewind; /* the stage asked to drop the open batch and re-seek */
+    /* polled messages not handled yet, decoded together on the workers */
+    ecom_workers *workers;
+    rd_kafka_message_t **raw;
+    int n_raw;
+    ecom_record *records; /* decoded[i] == 0: records[i] holds raw[i]'s record */
+    ecom_error *errors;   /* decoded[i] != 0: why raw[i] is a dead letter */
+    int *decoded;
+    int chunk; /* messages decoded together at most */
     bool failed;
     ecom_error failure;
     double started, last_progress, last_idle;
@@ -80,6 +89,9 @@ const ecom_option ecom_consumer_options[] = {
      offsetof(ecom_config, batch_size), "messages per batch written to the store"},
     {"batch-ms", 0, "ECOM_BATCH_MS", ECOM_OPT_INT, "500", "MS", NULL, 1, 600000,
      offsetof(ecom_config, batch_ms), "longest time a batch stays open"},
+    {"decode-threads", 0, "ECOM_DECODE_THREADS", ECOM_OPT_INT, "0", "N", NULL, 0, 256,
+     offsetof(ecom_config, decode_threads),
+     "threads decoding and validating messages (0: one per processor)"},
     {NULL, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL},
 };
 
@@ -96,6 +108,7 @@ ecom_consume_opts ecom_consume_opts_for(const ecom_config *cfg, const char *serv
         .from = cfg->from && *cfg->from ? cfg->from : NULL,
         .until_end = cfg->until_end,
         .service = service,
+        .decode_threads = (int)cfg->decode_threads,
     };
     return o;
 }
@@ -274,7 +287,7 @@ static int rewind_to_stage(loop *l)
     ecom_log(ECOM_INFO, "store position moved; dropping the batch and re-reading from it",
              "service=\"%s\" batch=%d", l->opts->service, l->batch_msgs);
     l->stage->reset(l->stage->ctx);
-    batch_clear(l);
+    batch_clear(l); /* (raw_handle drops the rest of its chunk on seeing the rewind) */
     rd_kafka_topic_partition_list_t *assigned = NULL;
     if (rd_kafka_assignment(l->rk, &assigned) || !assigned)
         return 0;
@@ -381,7 +394,9 @@ static void pending_note(loop *l, const rd_kafka_message_t *m)
         l->batch_started = ecom_monotonic();
 }
 
-static void handle_message(loop *l, rd_kafka_message_t *m)
+/* Handles one message in order, once decoded (rc, rec, err from decode_one). */
+static void handle_message(loop *l, rd_kafka_message_t *m, int rc, const ecom_record *rec,
+                           const ecom_error *decode_err)
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -394,14 +409,10 @@ static void handle_message(loop *l, rd_kafka_message_t *m)
         return;
     }
     l->stats->consumed++;
-    int kind = ecom_kind_of_topic(l->cfg, topic);
     ecom_error err;
-    if (kind < 0) {
-        ecom_fail(&err, "topic %s holds no known record kind", topic);
-        dead_letter(l, m, err.msg);
-    } else if (ecom_record_decode((ecom_kind)kind, m->payload, m->len, l->record, &err)) {
-        dead_letter(l, m, err.msg);
-    } else if (l->stage->add(l->stage->ctx, l->record, m, &err)) {
+    if (rc) {
+        dead_letter(l, m, decode_err->msg);
+    } else if (l->stage->add(l->stage->ctx, rec, m, &err)) {
         l->failed = true;
         ecom_fail(&l->failure, "%s: %s", l->opts->service, err.msg);
         return;
@@ -410,6 +421,48 @@ static void handle_message(loop *l, rd_kafka_message_t *m)
     }
     pending_note(l, m);
     ends_note(l, topic, m->partition, m->offset + 1);
+}
+
+/* Decodes raw[i] into records[i] (or the reason into errors[i]); runs on any worker. */
+static void decode_one(void *arg, int i)
+{
+    loop *l = arg;
+    const rd_kafka_message_t *m = l->raw[i];
+    if (m->err)
+        return;
+    int kind = ecom_kind_of_topic(l->cfg, rd_kafka_topic_name(m->rkt));
+    if (kind < 0)
+        l->decoded[i] = ecom_fail(&l->errors[i], "topic %s holds no known record kind",
+                                  rd_kafka_topic_name(m->rkt));
+    else
+        l->decoded[i] =
+            ecom_record_decode((ecom_kind)kind, m->payload, m->len, &l->records[i], &l->errors[i]);
+}
+
+static void raw_drop(loop *l, int from)
+{
+    for (int i = from; i < l->n_raw; i++)
+        rd_kafka_message_destroy(l->raw[i]);
+    l->n_raw = 0;
+}
+
+/* Decodes the polled messages in parallel, then hands them to the batch in their order, closing
+ * the batch whenever it is full. What a rewind or a failure leaves unhandled is dropped: it is
+ * read again from the position the loop seeks to (or from the last commit). */
+static void raw_handle(loop *l)
+{
+    if (l->n_raw == 0)
+        return;
+    ecom_workers_run(l->workers, l->n_raw, decode_one, l);
+    int64_t rewinds = l->stats->rewinds;
+    int i = 0;
+    for (; i < l->n_raw && !l->failed && l->stats->rewinds == rewinds; i++) {
+        handle_message(l, l->raw[i], l->decoded[i], &l->records[i], &l->errors[i]);
+        rd_kafka_message_destroy(l->raw[i]);
+        if (l->batch_msgs >= l->opts->batch_max)
+            batch_close(l);
+    }
+    raw_drop(l, i);
 }
 
 /* ---- group membership ----------------------------------------------------------------------- */
@@ -450,6 +503,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
         return;
     }
     /* revoked (or an error): finish what we hold if we can, then let go */
+    raw_handle(l);
     ecom_error err;
     int written = l->batch_msgs ? batch_write(l, &err) : -1;
     if (written == ECOM_STAGE_REWIND)
@@ -551,6 +605,13 @@ static rd_kafka_t *open_consumer(loop *l, ecom_error *err)
         "52428800",
         "queued.max.messages.kbytes",
         "262144",
+        /* a member that died is replaced after 10 s instead of librdkafka's 45 */
+        "session.timeout.ms",
+        "10000",
+        "heartbeat.interval.ms",
+        "3000",
+        l->opts->instance_id ? "group.instance.id" : NULL,
+        l->opts->instance_id,
         NULL,
     };
     rd_kafka_conf_t *conf = ecom_kafka_conf(l->cfg, defaults, err);
@@ -602,21 +663,30 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
     l.pending = rd_kafka_topic_partition_list_new(16);
     l.ends = rd_kafka_topic_partition_list_new(16);
     l.read_to = rd_kafka_topic_partition_list_new(16);
-    l.record = ecom_xmalloc(sizeof *l.record);
+    json_object_seed(0); /* before any thread builds JSON objects */
+    l.workers = ecom_workers_new(opts->decode_threads > 0 ? opts->decode_threads
+                                                          : ecom_workers_default_threads());
+    l.chunk = opts->batch_max < DECODE_CHUNK ? opts->batch_max : DECODE_CHUNK;
+    l.raw = ecom_xcalloc((size_t)l.chunk, sizeof *l.raw);
+    l.records = ecom_xmalloc(sizeof *l.records * (size_t)l.chunk);
+    l.errors = ecom_xmalloc(sizeof *l.errors * (size_t)l.chunk);
+    l.decoded = ecom_xcalloc((size_t)l.chunk, sizeof *l.decoded);
     l.started = l.last_progress = ecom_monotonic();
     l.rk = open_consumer(&l, err);
     int rc = l.rk ? 0 : -1;
     while (rc == 0 && !l.failed && !ecom_stop_requested()) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(l.rk, 100);
+        /* collect what is ready, up to a chunk; decode the chunk once the queue is empty */
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(l.rk, l.n_raw ? 0 : 100);
         bool got = m != NULL;
-        if (m) {
-            handle_message(&l, m);
-            rd_kafka_message_destroy(m);
-        }
+        if (m)
+            l.raw[l.n_raw++] = m;
+        if (l.n_raw && (!m || l.n_raw == l.chunk))
+            raw_handle(&l);
         if (l.dlq.rk)
             ecom_producer_poll(&l.dlq);
-        if (l.batch_msgs && (l.batch_msgs >= opts->batch_max ||
-                             ecom_monotonic() - l.batch_started >= opts->batch_ms / 1000.0))
+        if (l.batch_msgs && l.n_raw == 0 &&
+            (l.batch_msgs >= opts->batch_max ||
+             ecom_monotonic() - l.batch_started >= opts->batch_ms / 1000.0))
             batch_close(&l);
         if (opts->until_end && l.batch_msgs == 0 && ends_all_reached(&l))
             break;
@@ -632,6 +702,8 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
         log_progress(&l, false);
     }
     if (rc == 0 && !l.failed)
+        raw_handle(&l);
+    if (rc == 0 && !l.failed)
         batch_close(&l); /* what was consumed before the stop is written and committed */
     stats->seconds = ecom_monotonic() - l.started;
     if (l.rk) {
@@ -643,7 +715,12 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
     rd_kafka_topic_partition_list_destroy(l.pending);
     rd_kafka_topic_partition_list_destroy(l.ends);
     rd_kafka_topic_partition_list_destroy(l.read_to);
-    free(l.record);
+    raw_drop(&l, 0);
+    ecom_workers_free(l.workers);
+    free(l.raw);
+    free(l.records);
+    free(l.errors);
+    free(l.decoded);
     if (l.failed) {
         *err = l.failure;
         return -1;

@@ -50,6 +50,7 @@ typedef struct ecom_config {
     bool until_end;
     int64_t batch_size;
     int64_t batch_ms;
+    int64_t decode_threads;
 
     /* ecom aggregate */
     bool rebuild;

@@ -68,6 +68,11 @@ typedef struct ecom_consume_opts {
     const char *from;    /* NULL: committed offsets; "earliest"; or an ISO-8601 time */
     bool until_end;      /* return once every partition reached its end offset at start */
     const char *service; /* for log lines: "sink mongo" */
+    /* Static group membership (group.instance.id), or NULL: a restarted member with the same id
+     * takes its partitions back at once instead of waiting for the old session to expire. Only
+     * for a member that never runs twice at a time. */
+    const char *instance_id;
+    int decode_threads; /* threads decoding messages, the caller's included; 0: one per CPU */
 } ecom_consume_opts;
 
 typedef struct ecom_consume_stats {
@@ -80,7 +85,8 @@ typedef struct ecom_consume_stats {
     double seconds;
 } ecom_consume_stats;
 
-/* Options of every consuming command: --group, --from, --until-end, --batch-size, --batch-ms. */
+/* Options of every consuming command: --group, --from, --until-end, --batch-size, --batch-ms,
+ * --decode-threads. */
 extern const ecom_option ecom_consumer_options[];
 
 /* The options of a service's consume loop from its configuration (--group, --from,

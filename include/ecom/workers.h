@@ -1,0 +1,26 @@
+/*
+ * workers.h - a fixed set of threads that run one loop body in parallel, then wait.
+ *
+ * The consume loop's costliest step is decoding and validating JSON, and each message decodes
+ * on its own: the loop hands a chunk of polled messages to ecom_workers_run(), which spreads the
+ * indices over the worker threads and the calling thread and returns when every index is done.
+ * Everything with an order (the stage, dead letters, offsets) stays on the calling thread.
+ */
+#ifndef ECOM_WORKERS_H
+#define ECOM_WORKERS_H
+
+typedef struct ecom_workers ecom_workers;
+
+/* `threads` counts the calling thread: 1 runs everything on the caller, no threads started. */
+ecom_workers *ecom_workers_new(int threads);
+void ecom_workers_free(ecom_workers *w);
+int ecom_workers_threads(const ecom_workers *w);
+
+/* Calls fn(arg, i) for every i in [0, n), on any of the threads, and returns when all calls
+ * have returned. fn must only touch what index i owns. */
+void ecom_workers_run(ecom_workers *w, int n, void (*fn)(void *arg, int i), void *arg);
+
+/* Threads worth using here: the machine's online processors (at least 1). */
+int ecom_workers_default_threads(void);
+
+#endif
