@@ -254,6 +254,12 @@ static int64_t now_ms(void)
 static void record_latency(aggregator *a)
 {
     int64_t now = now_ms();
+    int64_t worst = 0;
+    for (guint i = 0; i < a->produced_ms->len; i++)
+        if (now - g_array_index(a->produced_ms, int64_t, i) > worst)
+            worst = now - g_array_index(a->produced_ms, int64_t, i);
+    ecom_log(ECOM_DEBUG, "batch applied", "messages=%u oldest_ms=%lld", a->produced_ms->len,
+             (long long)worst);
     for (guint i = 0; i < a->produced_ms->len; i++) {
         int64_t ms = now - g_array_index(a->produced_ms, int64_t, i);
         latency_add(a->run_latency, ms);
@@ -364,7 +370,7 @@ static int load_tables(aggregator *a, ecom_error *err)
 static int consume(aggregator *a, const char *service, const char *group, bool until_end,
                    ecom_consume_stats *stats, ecom_error *err)
 {
-    ecom_consume_opts opts = ecom_consume_opts_for(a->cfg, service, group, fact_kinds, 2);
+    ecom_consume_opts opts = ecom_consume_opts_for(a->cfg, service, group, 100, fact_kinds, 2);
     char instance[300];
     if (a->role == ECOM_COUNTERS_REBUILD) {
         opts.group = group; /* the rebuild's own group, derived from --group */

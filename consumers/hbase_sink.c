@@ -71,7 +71,7 @@ static int hbase_sink_run(ecom_config *cfg)
     if (ecom_retry_run(&table, &err) == 0) {
         static const ecom_kind kinds[] = {ECOM_KIND_SESSION_EVENT};
         ecom_consume_opts opts =
-            ecom_consume_opts_for(cfg, "sink hbase", "ecom-sink-hbase", kinds, 1);
+            ecom_consume_opts_for(cfg, "sink hbase", "ecom-sink-hbase", 500, kinds, 1);
         ecom_stage stage = {.ctx = &s, .add = sink_add, .flush = sink_flush, .reset = sink_reset};
         ecom_consume_stats stats;
         if (ecom_consume(cfg, &opts, &stage, &stats, &err) == 0) {

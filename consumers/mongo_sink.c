@@ -274,7 +274,7 @@ static int mongo_sink_run(ecom_config *cfg)
         static const ecom_kind kinds[] = {ECOM_KIND_CATEGORY, ECOM_KIND_PRODUCT, ECOM_KIND_USER,
                                           ECOM_KIND_TRANSACTION};
         ecom_consume_opts opts =
-            ecom_consume_opts_for(cfg, "sink mongo", "ecom-sink-mongo", kinds, 4);
+            ecom_consume_opts_for(cfg, "sink mongo", "ecom-sink-mongo", 500, kinds, 4);
         ecom_stage stage = {.ctx = &s, .add = sink_add, .flush = sink_flush, .reset = sink_reset};
         ecom_consume_stats stats;
         if (ecom_consume(cfg, &opts, &stage, &stats, &err) == 0) {

@@ -87,8 +87,10 @@ const ecom_option ecom_consumer_options[] = {
      "committed"},
     {"batch-size", 0, "ECOM_BATCH_SIZE", ECOM_OPT_INT, "5000", "N", NULL, 1, 1000000,
      offsetof(ecom_config, batch_size), "messages per batch written to the store"},
-    {"batch-ms", 0, "ECOM_BATCH_MS", ECOM_OPT_INT, "500", "MS", NULL, 1, 600000,
-     offsetof(ecom_config, batch_ms), "longest time a batch stays open"},
+    {"batch-ms", 0, "ECOM_BATCH_MS", ECOM_OPT_INT, NULL, "MS", NULL, 1, 600000,
+     offsetof(ecom_config, batch_ms),
+     "longest time a batch stays open [default: 500; ecom aggregate, where it bounds how fresh "
+     "the counters are: 100]"},
     {"decode-threads", 0, "ECOM_DECODE_THREADS", ECOM_OPT_INT, "0", "N", NULL, 0, 256,
      offsetof(ecom_config, decode_threads),
      "threads decoding and validating messages (0: one per processor)"},
@@ -96,15 +98,15 @@ const ecom_option ecom_consumer_options[] = {
 };
 
 ecom_consume_opts ecom_consume_opts_for(const ecom_config *cfg, const char *service,
-                                        const char *default_group, const ecom_kind *kinds,
-                                        int n_kinds)
+                                        const char *default_group, int default_batch_ms,
+                                        const ecom_kind *kinds, int n_kinds)
 {
     ecom_consume_opts o = {
         .group = cfg->group && *cfg->group ? cfg->group : default_group,
         .kinds = kinds,
         .n_kinds = n_kinds,
         .batch_max = (int)cfg->batch_size,
-        .batch_ms = (int)cfg->batch_ms,
+        .batch_ms = cfg->batch_ms ? (int)cfg->batch_ms : default_batch_ms,
         .from = cfg->from && *cfg->from ? cfg->from : NULL,
         .until_end = cfg->until_end,
         .service = service,

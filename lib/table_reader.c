@@ -15,10 +15,12 @@
 #include "ecom/consumer.h"
 #include "ecom/kafka.h"
 #include "ecom/log.h"
+#include "ecom/retry.h"
 #include "ecom/signals.h"
 
 #define POLL_BATCH 10000      /* messages applied per poll call at most */
-#define CATCH_UP_STALL_S 60.0 /* no progress for this long while behind: give up */
+#define CATCH_UP_STALL_S 60.0   /* no progress for this long while behind: give up */
+#define END_OFFSETS_WAIT_S 30.0 /* for the partitions of new topics to get a leader */
 
 struct ecom_table_reader {
     const ecom_config *cfg;
@@ -169,12 +171,19 @@ int ecom_table_reader_catch_up(ecom_table_reader *t, ecom_table_fn fn, void *arg
     /* every partition's end in one request: ListOffsets for "latest" (-1). One request, because
      * each waits behind the reader's own long-polling fetch on the broker connection */
     rd_kafka_topic_partition_list_t *ends = rd_kafka_topic_partition_list_copy(t->parts);
-    for (int i = 0; i < ends->cnt; i++)
-        ends->elems[i].offset = RD_KAFKA_OFFSET_END;
     int rc = 0;
-    rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(t->rk, ends, 30000);
-    for (int i = 0; i < ends->cnt && !e; i++)
-        e = ends->elems[i].err;
+    rd_kafka_resp_err_t e;
+    double deadline = ecom_monotonic() + END_OFFSETS_WAIT_S;
+    for (;;) { /* a topic just created may have no leader yet: wait a little for one */
+        for (int i = 0; i < ends->cnt; i++)
+            ends->elems[i].offset = RD_KAFKA_OFFSET_END;
+        e = rd_kafka_offsets_for_times(t->rk, ends, 30000);
+        for (int i = 0; i < ends->cnt && !e; i++)
+            e = ends->elems[i].err;
+        if (!e || ecom_monotonic() > deadline || ecom_stop_requested())
+            break;
+        ecom_sleep_ms(200);
+    }
     if (e)
         rc = ecom_fail(err, "cannot read the end offsets of the reference topics: %s",
                        rd_kafka_err2str(e));

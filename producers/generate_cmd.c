@@ -359,7 +359,17 @@ static int generate(generator *g, ecom_error *err)
     g->show_progress = cfg->progress || isatty(STDERR_FILENO);
     g->started = ecom_monotonic();
     bool live = strcmp(cfg->mode, "live") == 0;
+    /* live: the producer learns every topic's leaders up front (a topic first met while
+     * producing holds its messages until a metadata refresh, about a second here), and the
+     * reference data is acknowledged before the first live event is stamped */
+    if (live && g->out.to_kafka) {
+        const rd_kafka_metadata_t *md = NULL;
+        if (rd_kafka_metadata(g->out.producer.rk, 1, NULL, &md, 10000) == 0)
+            rd_kafka_metadata_destroy(md);
+    }
     int rc = publish_reference(g, err);
+    if (rc == 0 && live && g->out.to_kafka)
+        rc = ecom_producer_flush(&g->out.producer, 60000, err);
     if (rc == 0)
         rc = live ? run_live(g, err) : run_backfill(g, err);
     if (rc == 0)

@@ -90,10 +90,11 @@ typedef struct ecom_consume_stats {
 extern const ecom_option ecom_consumer_options[];
 
 /* The options of a service's consume loop from its configuration (--group, --from,
- * --until-end, --batch-size, --batch-ms), with the service's default group. */
+ * --until-end, --batch-size, --batch-ms, --decode-threads), with the service's own default group
+ * and batch time. */
 ecom_consume_opts ecom_consume_opts_for(const ecom_config *cfg, const char *service,
-                                        const char *default_group, const ecom_kind *kinds,
-                                        int n_kinds);
+                                        const char *default_group, int default_batch_ms,
+                                        const ecom_kind *kinds, int n_kinds);
 
 /* Runs the loop until a stop signal, or the end with until_end. Returns 0 after a clean stop
  * (everything consumed is written and committed). */
