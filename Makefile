@@ -2,6 +2,7 @@
 # test. Both install what is missing first, so they work on a fresh Debian machine.
 #
 #   make demo         the whole pipeline on the local stack, until Ctrl-C
+#   make web          the dashboard's page (npm), embedded in the binary by the builds
 #   make build        release build in build/ (the CLI is build/ecom)
 #   make build-asan   the same with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/
 #   make stack-up     start Kafka, Redis, FerretDB and HBase on loopback (compose/local/stack)
@@ -13,16 +14,19 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 CTEST_ARGS ?=
 
-.PHONY: deps build build-asan stack-up stack-down demo test unit bench clean format
+.PHONY: deps web build build-asan stack-up stack-down demo test unit bench clean format
 
 deps:
 	scripts/install-deps
 
-build: deps
+web: deps
+	scripts/build-web
+
+build: deps web
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	ninja -C $(BUILD)
 
-build-asan: deps
+build-asan: deps web
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DECOM_SANITIZE=ON >/dev/null
 	ninja -C $(ASAN_BUILD)
 

@@ -27,5 +27,6 @@ extern const ecom_command ecom_cmd_sink_hbase;
 extern const ecom_command ecom_cmd_sessions;
 extern const ecom_command ecom_cmd_aggregate;
 extern const ecom_command ecom_cmd_verify;
+extern const ecom_command ecom_cmd_dashboard;
 
 #endif

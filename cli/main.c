@@ -11,8 +11,9 @@
 #include "ecom/error.h"
 
 static const ecom_command *const commands[] = {
-    &ecom_cmd_init,      &ecom_cmd_generate, &ecom_cmd_sink_mongo, &ecom_cmd_sink_hbase,
-    &ecom_cmd_aggregate, &ecom_cmd_verify,   &ecom_cmd_sessions,   NULL,
+    &ecom_cmd_init,       &ecom_cmd_generate,  &ecom_cmd_sink_mongo,
+    &ecom_cmd_sink_hbase, &ecom_cmd_aggregate, &ecom_cmd_verify,
+    &ecom_cmd_sessions,   &ecom_cmd_dashboard, NULL,
 };
 
 static void print_overview(FILE *f)

@@ -923,11 +923,16 @@ static json_t *pipeline_of(const redisReply *hash, const redisReply *offsets, in
     for (size_t i = 0; offsets && i + 1 < offsets->elements; i += 2)
         json_object_set_new(positions, offsets->element[i]->str,
                             json_integer(strtoll(offsets->element[i + 1]->str, NULL, 10)));
-    return json_pack("{s:I, s:o, s:I, s:{s:I, s:I}, s:I, s:o}", "generation", (json_int_t)gen,
-                     "records", records, "dead_letters", (json_int_t)hash_int(hash, "dead_letters"),
-                     "latency_ms", "p50", (json_int_t)hash_int(hash, "latency_ms_p50"), "p99",
-                     (json_int_t)hash_int(hash, "latency_ms_p99"), "updated_at",
-                     (json_int_t)hash_int(hash, "updated_at"), "positions", positions);
+    int64_t updated = hash_int(hash, "updated_at");
+    char updated_text[ECOM_TIME_TEXT] = "";
+    if (updated)
+        ecom_time_format(updated, updated_text);
+    return json_pack("{s:I, s:o, s:{s:I, s:I}, s:{s:o, s:I, s:o}}", "generation", (json_int_t)gen,
+                     "updated_at", updated ? json_string(updated_text) : json_null(), "latency_ms",
+                     "p50", (json_int_t)hash_int(hash, "latency_ms_p50"), "p99",
+                     (json_int_t)hash_int(hash, "latency_ms_p99"), "aggregator", "records", records,
+                     "dead_letters", (json_int_t)hash_int(hash, "dead_letters"), "positions",
+                     positions);
 }
 
 static json_t *snapshot_of(const redisReply *reply)

@@ -15,6 +15,7 @@
 #include <thrift/c_glib/transport/thrift_buffered_transport.h>
 #include <thrift/c_glib/transport/thrift_socket.h>
 #include "ecom/buf.h"
+#include "ecom/codec.h"
 #include "ecom/jsonw.h"
 #include "hbase.h"
 
@@ -621,4 +622,45 @@ int ecom_hbase_scan_sessions(ecom_hbase *h, const char *prefix,
 {
     session_scan s = {fn, arg};
     return ecom_hbase_scan_cells(h, prefix, session_row_of_cells, &s, err);
+}
+
+/* ---- one user's sessions -------------------------------------------------------------------- */
+
+static int append_session(void *arg, const ecom_session_row *row)
+{
+    char start[ECOM_TIME_TEXT] = "", end[ECOM_TIME_TEXT] = "";
+    if (row->start_time)
+        ecom_time_format(row->start_time, start);
+    if (row->end_time)
+        ecom_time_format(row->end_time, end);
+    json_array_append_new(
+        arg, json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:i, s:i}", "session_id",
+                       row->session_id, "start_time", start, "end_time", end, "duration_seconds",
+                       (json_int_t)row->duration, "conversion", row->conversion, "referrer",
+                       row->referrer, "device", row->device, "page_views", row->page_views,
+                       "cart_lines", row->cart_lines));
+    return 0;
+}
+
+json_t *ecom_hbase_user_sessions(ecom_hbase *h, const char *user_id, ecom_error *err)
+{
+    if (ecom_user_id_check(user_id, err))
+        return NULL;
+    char prefix[ECOM_ID_MAX + 2];
+    snprintf(prefix, sizeof prefix, "%s_", user_id);
+    json_t *sessions = json_array();
+    if (ecom_hbase_scan_sessions(h, prefix, append_session, sessions, err)) {
+        json_decref(sessions);
+        return NULL;
+    }
+    int64_t total = 0;
+    size_t i;
+    json_t *s;
+    json_array_foreach(sessions, i, s)
+    {
+        total += json_integer_value(json_object_get(s, "duration_seconds"));
+    }
+    return json_pack("{s:s, s:o, s:{s:I, s:I}}", "user_id", user_id, "sessions", sessions,
+                     "summary", "count", (json_int_t)json_array_size(sessions),
+                     "total_duration_seconds", (json_int_t)total);
 }

@@ -136,6 +136,13 @@ static bool id_shape(const char *s, const char *prefix, int min_digits)
     return n >= min_digits;
 }
 
+int ecom_user_id_check(const char *s, ecom_error *err)
+{
+    if (strlen(s) >= ECOM_ID_MAX || !id_shape(s, "user_", 6))
+        return ecom_fail(err, "'%.40s' is not a user id of the form user_000000", s);
+    return 0;
+}
+
 static int check_id(const char *field, const char *value, const char *prefix, int min_digits,
                     const char *example, ecom_error *err)
 {

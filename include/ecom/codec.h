@@ -39,4 +39,8 @@ int ecom_record_from_json(ecom_kind kind, const json_t *obj, ecom_record *out, e
  * the generator checks what it makes with it too. */
 int ecom_validate(ecom_kind kind, const void *rec, ecom_error *err);
 
+/* Checks that s is a user id (user_ and at least six digits): before it reaches a store, e.g. as
+ * the prefix of a scan, which must be exactly one user's. */
+int ecom_user_id_check(const char *s, ecom_error *err);
+
 #endif

@@ -56,6 +56,10 @@ typedef struct ecom_config {
     bool rebuild;
     bool snapshot;
 
+    /* ecom dashboard */
+    char *listen; /* HOST:PORT */
+    char *groups; /* consumer groups whose lag is shown, comma-separated */
+
     /* readers */
     bool json;
 
@@ -63,6 +67,8 @@ typedef struct ecom_config {
     int64_t partitions;
     int64_t replication;
     bool delete_topics;
+    bool topics_only;
+    int64_t wait_s;
 
     /* positional arguments after the options */
     int n_args;

@@ -133,9 +133,11 @@ int ecom_counters_writer_apply(ecom_counters_writer *w, const ecom_counters_batc
 
 /* ---- reading ------------------------------------------------------------------------------- */
 
-/* The snapshot of the current generation in the shape of snapshot.h, plus "generation" and a
- * "pipeline" object with the aggregator's own figures; *out is NULL when there is no generation
- * yet. One atomic read. */
+/* The snapshot of the current generation in the shape of snapshot.h, plus a "pipeline" object:
+ * {"generation", "updated_at" (the last applied batch), "latency_ms": {"p50", "p99"} (produce
+ * to Redis, over the last second of traffic), "aggregator": {"records": {topic: n},
+ * "dead_letters", "positions": {"<topic>:<partition>": next offset}}}. *out is NULL when there
+ * is no generation yet. One atomic read. */
 int ecom_counters_snapshot(ecom_redis *r, const char *prefix, json_t **out, ecom_error *err);
 
 /* ---- ids ----------------------------------------------------------------------------------- */

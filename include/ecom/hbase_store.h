@@ -18,6 +18,7 @@
 #ifndef ECOM_HBASE_STORE_H
 #define ECOM_HBASE_STORE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,5 +83,11 @@ int ecom_hbase_scan_cells(ecom_hbase *h, const char *prefix,
 int ecom_hbase_scan_sessions(ecom_hbase *h, const char *prefix,
                              int (*fn)(void *arg, const ecom_session_row *row), void *arg,
                              ecom_error *err);
+
+/* One user's sessions, in time order, and their summary: {"user_id", "sessions": [{"session_id",
+ * "start_time", "end_time", "duration_seconds", "conversion", "referrer", "device", "page_views",
+ * "cart_lines"}], "summary": {"count", "total_duration_seconds"}} (new reference; NULL with err
+ * on a bad user id or a failed scan). One prefix scan of <user_id>_. */
+json_t *ecom_hbase_user_sessions(ecom_hbase *h, const char *user_id, ecom_error *err);
 
 #endif

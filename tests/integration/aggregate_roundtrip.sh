@@ -77,7 +77,7 @@ for kind in transactions sessions users products categories; do
     "$(json_get "$tmp/snap1.json" "d['counts']['$kind']")"
 done
 expect_eq "transactions read once" "$(json_get "$tmp/manifest.json" "d['counts']['transactions']")" \
-  "$(json_get "$tmp/snap1.json" "d['pipeline']['records']['${prefix}transactions']")"
+  "$(json_get "$tmp/snap1.json" "d['pipeline']['aggregator']['records']['${prefix}transactions']")"
 
 # ---- the same data published twice: read again, counted once ------------------------------------
 "$ECOM_BIN" generate "${gen[@]}"
@@ -86,7 +86,7 @@ snapshot "$tmp/snap2.json"
 metrics_equal "$tmp/snap1.json" "$tmp/snap2.json" "publishing everything twice changed no metric"
 expect_eq "the second publication was read" \
   "$((2 * $(json_get "$tmp/manifest.json" "d['counts']['transactions']")))" \
-  "$(json_get "$tmp/snap2.json" "d['pipeline']['records']['${prefix}transactions']")"
+  "$(json_get "$tmp/snap2.json" "d['pipeline']['aggregator']['records']['${prefix}transactions']")"
 
 # ---- late events land on their own (old) day; a poison message is dead-lettered ----------------
 python3 - "$tmp/gen.ndjson" "$prefix" "$tmp/late" <<'PY'
@@ -168,7 +168,7 @@ for step in ("viewed", "carted", "converted"):
     assert after["funnel"]["total"][step] == before["funnel"]["total"][step] + 1, step
 assert after["counts"]["transactions"] == before["counts"]["transactions"] + 2
 assert after["counts"]["sessions"] == before["counts"]["sessions"] + 1
-assert after["pipeline"]["dead_letters"] == before["pipeline"]["dead_letters"] + 1
+assert after["pipeline"]["aggregator"]["dead_letters"] == before["pipeline"]["aggregator"]["dead_letters"] + 1
 print(f"ok: the late transactions changed only {sorted(want['days'])}, the late session only "
       f"{want['session_day']}; the poison message was dead-lettered")
 PY

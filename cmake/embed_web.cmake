@@ -1,0 +1,32 @@
+# Writes OUTPUT, a C file with every file of the web page's build (DIR: index.html, app.js,
+# app.css) as a byte array, and the table dashboard/assets.h declares, so `ecom dashboard` serves
+# its page from the binary itself: nothing to install beside it, nothing fetched at run time.
+# Usage: cmake -DDIR=... -DOUTPUT=... -P embed_web.cmake
+set(files index.html app.js app.css)
+set(body "/* generated from the web page's build; do not edit */\n#include \"assets.h\"\n\n")
+set(table "")
+set(i 0)
+foreach(name IN LISTS files)
+  # (not a list of types: the ";" in them would split a CMake list)
+  if(name MATCHES "\\.html$")
+    set(type "text/html; charset=utf-8")
+  elseif(name MATCHES "\\.js$")
+    set(type "text/javascript; charset=utf-8")
+  else()
+    set(type "text/css; charset=utf-8")
+  endif()
+  if(NOT EXISTS "${DIR}/${name}")
+    message(FATAL_ERROR "${DIR}/${name} is missing: build the page first (make web, or "
+                        "npm ci && npm run build in dashboard/web)")
+  endif()
+  file(READ "${DIR}/${name}" hex HEX)
+  string(LENGTH "${hex}" hexlen)
+  math(EXPR size "${hexlen} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(REGEX REPLACE "((0x[0-9a-f][0-9a-f],){32})" "\\1\n" bytes "${bytes}")
+  string(APPEND body "static const unsigned char asset_${i}[] = {\n${bytes}0};\n")
+  string(APPEND table "    {\"/${name}\", \"${type}\", asset_${i}, ${size}},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND body "\nconst web_asset web_assets[] = {\n${table}    {0, 0, 0, 0},\n};\n")
+file(WRITE "${OUTPUT}" "${body}")

@@ -1,0 +1,122 @@
+/*
+ * prometheus.c - the metrics of /api/metrics.json in Prometheus' text exposition format (0.0.4),
+ * for /metrics: business totals, per-category revenue, and the pipeline's health.
+ */
+#include "prometheus.h"
+
+#include <string.h>
+
+/* Label values escape backslash, double quote and newline. */
+static void label_value(ecom_buf *out, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == '\\' || *s == '"')
+            ecom_buf_printf(out, "\\%c", *s);
+        else if (*s == '\n')
+            ecom_buf_puts(out, "\\n");
+        else
+            ecom_buf_append(out, s, 1);
+    }
+}
+
+static void family(ecom_buf *out, const char *name, const char *type, const char *help)
+{
+    ecom_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static int64_t get_int(const json_t *o, const char *key)
+{
+    return json_integer_value(json_object_get(o, key));
+}
+
+/* A sample with one label. */
+static void labelled(ecom_buf *out, const char *name, const char *label, const char *value,
+                     const json_t *number)
+{
+    ecom_buf_printf(out, "%s{%s=\"", name, label);
+    label_value(out, value);
+    if (json_is_real(number))
+        ecom_buf_printf(out, "\"} %.3f\n", json_real_value(number));
+    else
+        ecom_buf_printf(out, "\"} %lld\n", (long long)json_integer_value(number));
+}
+
+void prometheus_render(const json_t *m, ecom_buf *out)
+{
+    int64_t revenue = 0, orders = 0, units = 0;
+    size_t i;
+    json_t *row;
+    json_array_foreach(json_object_get(m, "daily_sales"), i, row)
+    {
+        revenue += get_int(row, "revenue_cents");
+        orders += get_int(row, "orders");
+        units += get_int(row, "units");
+    }
+    family(out, "ecom_revenue_cents_total", "counter", "Revenue of every transaction, in cents.");
+    ecom_buf_printf(out, "ecom_revenue_cents_total %lld\n", (long long)revenue);
+    family(out, "ecom_orders_total", "counter", "Transactions counted.");
+    ecom_buf_printf(out, "ecom_orders_total %lld\n", (long long)orders);
+    family(out, "ecom_units_total", "counter", "Units sold.");
+    ecom_buf_printf(out, "ecom_units_total %lld\n", (long long)units);
+
+    const json_t *counts = json_object_get(m, "counts");
+    family(out, "ecom_entities", "gauge", "Distinct ids counted, by kind.");
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)counts, key, value)
+    {
+        labelled(out, "ecom_entities", "kind", key, value);
+    }
+
+    const json_t *funnel = json_object_get(json_object_get(m, "funnel"), "total");
+    family(out, "ecom_funnel_sessions", "gauge", "Distinct sessions that reached a funnel step.");
+    json_object_foreach((json_t *)funnel, key, value)
+    {
+        labelled(out, "ecom_funnel_sessions", "step", key, value);
+    }
+
+    family(out, "ecom_category_revenue_cents", "gauge", "Revenue of item lines, by category.");
+    json_array_foreach(json_object_get(m, "category_revenue"), i, row)
+    {
+        labelled(out, "ecom_category_revenue_cents", "category",
+                 json_string_value(json_object_get(row, "category_id")),
+                 json_object_get(row, "revenue_cents"));
+    }
+
+    const json_t *pipeline = json_object_get(m, "pipeline");
+    family(out, "ecom_counters_generation", "gauge", "Generation of counters readers use.");
+    ecom_buf_printf(out, "ecom_counters_generation %lld\n",
+                    (long long)get_int(pipeline, "generation"));
+    const json_t *latency = json_object_get(pipeline, "latency_ms");
+    family(out, "ecom_aggregator_latency_ms", "gauge",
+           "Produce-to-Redis latency of the aggregator over its last second of traffic.");
+    ecom_buf_printf(out, "ecom_aggregator_latency_ms{quantile=\"0.5\"} %lld\n",
+                    (long long)get_int(latency, "p50"));
+    ecom_buf_printf(out, "ecom_aggregator_latency_ms{quantile=\"0.99\"} %lld\n",
+                    (long long)get_int(latency, "p99"));
+    family(out, "ecom_topic_messages", "gauge", "Messages held by each topic.");
+    json_array_foreach(json_object_get(pipeline, "topics"), i, row)
+    {
+        labelled(out, "ecom_topic_messages", "topic",
+                 json_string_value(json_object_get(row, "topic")),
+                 json_object_get(row, "messages"));
+    }
+    family(out, "ecom_topic_events_per_second", "gauge", "Messages per second into each topic.");
+    json_array_foreach(json_object_get(pipeline, "topics"), i, row)
+    {
+        const json_t *rate = json_object_get(row, "events_per_s");
+        if (json_is_number(rate))
+            labelled(out, "ecom_topic_events_per_second", "topic",
+                     json_string_value(json_object_get(row, "topic")), rate);
+    }
+    family(out, "ecom_consumer_lag", "gauge", "Messages not yet consumed, by consumer group.");
+    json_array_foreach(json_object_get(pipeline, "groups"), i, row)
+    {
+        const json_t *lag = json_object_get(row, "lag");
+        if (json_is_integer(lag))
+            labelled(out, "ecom_consumer_lag", "group",
+                     json_string_value(json_object_get(row, "group")), lag);
+    }
+    family(out, "ecom_dead_letters", "gauge", "Messages in the dead-letter topic.");
+    ecom_buf_printf(out, "ecom_dead_letters %lld\n", (long long)get_int(pipeline, "dead_letters"));
+}
