@@ -569,14 +569,22 @@ int ecom_counters_writer_positions(ecom_counters_writer *w, rd_kafka_topic_parti
 
 static void sum_add(GHashTable *t, const char *a, const char *b, int64_t delta)
 {
-    char key[256];
-    snprintf(key, sizeof key, "%s%c%s", a, FIELD_SEP, b);
+    /* "a\x1fb", on the stack unless a field is unusually long (never cut: a cut key could merge
+     * two counters) */
+    size_t la = strlen(a), lb = strlen(b);
+    char stack[256];
+    char *key = la + lb + 2 <= sizeof stack ? stack : ecom_xmalloc(la + lb + 2);
+    memcpy(key, a, la);
+    key[la] = FIELD_SEP;
+    memcpy(key + la + 1, b, lb + 1);
     int64_t *v = g_hash_table_lookup(t, key);
     if (!v) {
         v = g_new0(int64_t, 1);
         g_hash_table_insert(t, g_strdup(key), v);
     }
     *v += delta;
+    if (key != stack)
+        free(key);
 }
 
 /* Appends the sums as (a, b, delta) triples; returns how many. */

@@ -292,3 +292,53 @@ int ecom_kafka_delete_topics(const ecom_config *cfg, ecom_error *err)
     rd_kafka_destroy(rk);
     return rc;
 }
+
+int ecom_kafka_messages(const ecom_config *cfg, const ecom_kind *kinds, int n_kinds,
+                        int64_t *messages, ecom_error *err)
+{
+    *messages = 0;
+    rd_kafka_conf_t *conf = ecom_kafka_conf(cfg, NULL, err);
+    if (!conf)
+        return -1;
+    char errstr[512];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return ecom_fail(err, "cannot create a Kafka client: %s", errstr);
+    }
+    const rd_kafka_metadata_t *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, 10000);
+    int rc = e ? ecom_fail(err, "no metadata from Kafka at %s: %s", cfg->brokers,
+                           rd_kafka_err2str(e))
+               : 0;
+    for (int k = 0; rc == 0 && k < n_kinds; k++) {
+        char name[256];
+        ecom_topic_name(cfg, ecom_kind_topic(kinds[k]), name, sizeof name);
+        for (int t = 0; rc == 0 && t < md->topic_cnt; t++) {
+            if (md->topics[t].err || strcmp(md->topics[t].topic, name) != 0)
+                continue;
+            for (int p = 0; rc == 0 && p < md->topics[t].partition_cnt; p++) {
+                int64_t lo = 0, hi = 0;
+                /* a topic just created may not have its leader yet: a few tries */
+                for (int attempt = 0; attempt < 50; attempt++) {
+                    e = rd_kafka_query_watermark_offsets(
+                        rk, name, md->topics[t].partitions[p].id, &lo, &hi, 10000);
+                    if (e != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION &&
+                        e != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
+                        e != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+                        break;
+                    rd_kafka_poll(rk, 200);
+                }
+                if (e)
+                    rc = ecom_fail(err, "cannot read the offsets of %s: %s", name,
+                                   rd_kafka_err2str(e));
+                else if (hi > lo)
+                    *messages += hi - lo;
+            }
+        }
+    }
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_destroy(rk);
+    return rc;
+}

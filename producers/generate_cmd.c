@@ -61,6 +61,9 @@ static const ecom_option generate_options[] = {
      "write NDJSON lines {topic,key,value} to FILE (- for stdout) instead of Kafka"},
     {"progress", 0, "ECOM_PROGRESS", ECOM_OPT_FLAG, NULL, NULL, NULL, 0, 0,
      offsetof(ecom_config, progress), "show the progress line even when stderr is not a terminal"},
+    {"once", 0, "ECOM_ONCE", ECOM_OPT_FLAG, NULL, NULL, NULL, 0, 0, offsetof(ecom_config, once),
+     "backfill: publish nothing if the fact topics already hold messages (a deployment's "
+     "one-time history, safe to run again)"},
     {NULL, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL},
 };
 
@@ -73,6 +76,7 @@ typedef struct generator {
     int64_t sessions_done;
     gen_session *session; /* backfill's one reusable session */
     bool show_progress;
+    bool skipped; /* --once found the facts published already */
     double started, last_progress;
 } generator;
 
@@ -346,12 +350,32 @@ static int end_of_window(const ecom_config *cfg, ecom_time *end, ecom_error *err
     return 0;
 }
 
+/* --once: whether an earlier run already published the facts. */
+static int already_published(const ecom_config *cfg, bool *yes, ecom_error *err)
+{
+    static const ecom_kind facts[] = {ECOM_KIND_TRANSACTION, ECOM_KIND_SESSION_EVENT};
+    int64_t held;
+    if (ecom_kafka_messages(cfg, facts, 2, &held, err))
+        return -1;
+    *yes = held > 0;
+    if (*yes)
+        ecom_log(ECOM_INFO, "the fact topics already hold messages; --once publishes nothing",
+                 "messages=%lld", (long long)held);
+    return 0;
+}
+
 static int generate(generator *g, ecom_error *err)
 {
     const ecom_config *cfg = g->cfg;
     ecom_time end;
     if (end_of_window(cfg, &end, err))
         return -1;
+    if (cfg->once && strcmp(cfg->mode, "live") != 0 && !(cfg->output && *cfg->output)) {
+        if (already_published(cfg, &g->skipped, err))
+            return -1;
+        if (g->skipped)
+            return 0;
+    }
     gen_world_build(&g->world, cfg->seed, cfg->scale, end);
     if (gen_emitter_open(&g->out, cfg, err))
         return -1;
@@ -394,7 +418,9 @@ static int generate_run(ecom_config *cfg)
     ecom_error err;
     int rc = generate(&g, &err);
     double secs = ecom_monotonic() - g.started;
-    if (rc == 0) {
+    if (rc == 0 && g.skipped) {
+        /* nothing generated: the log line of already_published said so */
+    } else if (rc == 0) {
         char end[ECOM_DAY_TEXT];
         ecom_day_format(ecom_time_day(g.world.end), end);
         ecom_log(ECOM_INFO, "generated",

@@ -43,6 +43,7 @@ typedef struct ecom_config {
     int64_t limit;       /* live: stop after this many session events, 0: run until signalled */
     int64_t concurrency; /* live: sessions open at once */
     bool progress;       /* force the progress line even when stderr is not a terminal */
+    bool once;           /* backfill only if the fact topics are empty */
 
     /* consumers: sinks and aggregators */
     char *group; /* consumer group, empty: the command's own */

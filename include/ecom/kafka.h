@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include "ecom/config.h"
 #include "ecom/error.h"
+#include "ecom/model.h"
 
 /* Full topic name: prefix + suffix ("ecom." + "users"). */
 void ecom_topic_name(const ecom_config *cfg, const char *suffix, char *out, size_t out_size);
@@ -52,6 +53,11 @@ void ecom_producer_close(ecom_producer *p);
  * exist are left as they are. `created` (optional) receives how many were new. */
 int ecom_kafka_create_topics(const ecom_config *cfg, int partitions, int replication, int *created,
                              ecom_error *err);
+/* Messages held by the topics of the given kinds (sum over partitions of high - low
+ * watermark); a missing topic holds none. */
+int ecom_kafka_messages(const ecom_config *cfg, const ecom_kind *kinds, int n_kinds,
+                        int64_t *messages, ecom_error *err);
+
 /* Deletes the project's topics under the configured prefix (missing ones are fine). */
 int ecom_kafka_delete_topics(const ecom_config *cfg, ecom_error *err);
 
