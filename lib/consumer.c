@@ -80,7 +80,7 @@ const ecom_option ecom_consumer_options[] = {
     {"from", 0, "ECOM_FROM", ECOM_OPT_STRING, NULL, "earliest|TIME", NULL, 0, 0,
      offsetof(ecom_config, from),
      "replay from the beginning, or from a time (2025-03-01 or 2025-03-01T12:00:00Z), instead "
-     "of the committed offsets"},
+     "of the committed offsets (ecom aggregate: where Redis holds no position yet)"},
     {"until-end", 'e', "ECOM_UNTIL_END", ECOM_OPT_FLAG, NULL, NULL, NULL, 0, 0,
      offsetof(ecom_config, until_end),
      "exit 0 once every partition reached the end offset it had at start, all written and "
