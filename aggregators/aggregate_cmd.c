@@ -79,6 +79,10 @@ typedef struct aggregator {
     int64_t frozen_gen; /* the current generation while it is frozen, else 0 */
     double frozen_renewed;
     bool waiting_logged;
+    /* a push of every reference entry into a new generation (after a switch) */
+    bool push_pending;
+    int push_rc;
+    ecom_error push_err;
 } aggregator;
 
 /* ---- Redis calls that wait out an outage ------------------------------------------------------
@@ -131,7 +135,7 @@ static int refs_apply(aggregator *a, ecom_error *err)
         if (rc == 0) {
             ecom_counters_batch_clear(a->refs);
         } else if (rc == ECOM_COUNTERS_FENCED) {
-            if (retarget(a, err)) /* a new generation gets everything anyway */
+            if (retarget(a, err))
                 return -1;
         } else {
             return -1;
@@ -169,22 +173,40 @@ static int table_record(void *arg, const ecom_record *r)
     return -1;
 }
 
+/* One entry of the tables into a chunked push (a failure stops the rest of this push). */
 static void queue_reference(void *arg, const ecom_record *r)
 {
     aggregator *a = arg;
+    if (a->push_rc)
+        return;
     ecom_counters_batch_add(a->refs, r, NULL);
+    if (ecom_counters_batch_size(a->refs) < REFERENCE_CHUNK)
+        return;
+    a->push_rc = apply_waiting(a, a->refs, NULL, &a->push_err);
+    if (a->push_rc == 0)
+        ecom_counters_batch_clear(a->refs);
 }
 
-/* Everything the tables hold, for a generation that may not have it (new or rebuilt). */
-static int push_all_reference(aggregator *a, ecom_error *err)
+/* Everything the tables hold, in chunks, into a generation that may not have it. Sets
+ * push_pending when it could not finish, for background_work to try again. */
+static void push_all_reference(aggregator *a)
 {
+    a->push_rc = 0;
     ecom_counters_batch_clear(a->refs);
     ecom_reference_foreach(a->ref, queue_reference, a);
-    return refs_apply(a, err);
+    if (a->push_rc == 0 && ecom_counters_batch_size(a->refs) > 0)
+        a->push_rc = apply_waiting(a, a->refs, NULL, &a->push_err);
+    ecom_counters_batch_clear(a->refs);
+    a->push_pending = a->push_rc != 0;
+    if (a->push_pending)
+        ecom_log(ECOM_WARN, "reference data not written to the new generation yet; trying again",
+                 "error=\"%s\"",
+                 a->push_rc == ECOM_COUNTERS_FENCED ? "generation moved on" : a->push_err.msg);
 }
 
 /* The live writer's generation is gone (a rebuild switched readers): continue in the current
- * one. Its offsets are re-read by the rewind that follows. */
+ * one, whose offsets the rewind that follows re-reads. The rebuild wrote the reference data
+ * into it already; pushing it again only covers changes since. */
 static int retarget(aggregator *a, ecom_error *err)
 {
     if (a->role == ECOM_COUNTERS_REBUILD)
@@ -200,7 +222,8 @@ static int retarget(aggregator *a, ecom_error *err)
              (long long)gen);
     ecom_counters_writer_free(a->writer);
     a->writer = ecom_counters_writer_new(a->redis, a->prefix, gen, a->role);
-    return push_all_reference(a, err);
+    push_all_reference(a);
+    return 0;
 }
 
 /* Reference changes that arrived since the last batch, and the rebuild's leases. */
@@ -219,6 +242,8 @@ static int background_work(aggregator *a, ecom_error *err)
             return -1;
         a->frozen_renewed = now;
     }
+    if (a->push_pending)
+        push_all_reference(a);
     return refs_apply(a, err) ? -1 : 0;
 }
 
@@ -307,7 +332,9 @@ static int stage_flush(void *ctx, const rd_kafka_topic_partition_list_t *next_of
         return 0;
     }
     if (rc == ECOM_COUNTERS_FENCED)
-        return retarget(a, err) ? ECOM_STAGE_FATAL : ECOM_STAGE_REWIND;
+        return retarget(a, err) == 0              ? ECOM_STAGE_REWIND
+               : a->role == ECOM_COUNTERS_REBUILD ? ECOM_STAGE_FATAL
+                                                  : -1; /* Redis failed: try again */
     return -1;
 }
 

@@ -54,6 +54,20 @@ bool live_stopping(live *l)
     return stop;
 }
 
+/* The time ms from now, as pthread_cond_timedwait wants it. */
+static struct timespec deadline_in(int ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
 /* ---- subscriber ----------------------------------------------------------------------------- */
 
 static void announce(live *l)
@@ -66,14 +80,7 @@ static void announce(live *l)
 
 static void sleep_unless_stopping(live *l, int ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = deadline_in(ms);
     pthread_mutex_lock(&l->lock);
     while (!l->stop && pthread_cond_timedwait(&l->changed, &l->lock, &until) == 0)
         ;
@@ -196,13 +203,7 @@ static void *refresher_main(void *arg)
         double next_sample = last_sample + LIVE_PIPELINE_MS / 1000.0;
         pthread_mutex_lock(&l->lock);
         while (!l->stop && !l->notice && ecom_monotonic() < next_sample) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += 100 * 1000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
+            struct timespec until = deadline_in(100);
             pthread_cond_timedwait(&l->announce, &l->lock, &until);
         }
         bool stop = l->stop;
@@ -279,14 +280,7 @@ void live_stop(live *l)
 json_t *live_latest(live *l, int64_t after, int timeout_ms, int64_t *version, char *why,
                     size_t why_size)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = deadline_in(timeout_ms);
     pthread_mutex_lock(&l->lock);
     while (timeout_ms > 0 && !l->stop && l->version <= after)
         if (pthread_cond_timedwait(&l->changed, &l->lock, &until) != 0)

@@ -479,7 +479,7 @@ struct ecom_counters_writer {
     GHashTable *sums;  /* "hash\x1ffield" -> int64 delta */
     GHashTable *zsums; /* "zset\x1fmember" -> int64 delta */
     GHashTable *pairs; /* cohort "month\x1fuser" seen in this batch */
-    ecom_redis_args head, facts, firsts, incrs, zincrs, sets;
+    ecom_redis_args facts, firsts, sets; /* the script's sections that are not sums */
     int n_facts, n_firsts;
     GArray *fact_txn; /* the batch index of each transaction sent, in order */
 };
@@ -497,7 +497,7 @@ ecom_counters_writer *ecom_counters_writer_new(ecom_redis *r, const char *prefix
     w->zsums = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     w->pairs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     w->fact_txn = g_array_new(FALSE, FALSE, sizeof(guint));
-    ecom_redis_args *all[] = {&w->head, &w->facts, &w->firsts, &w->incrs, &w->zincrs, &w->sets};
+    ecom_redis_args *all[] = {&w->facts, &w->firsts, &w->sets};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         ecom_redis_args_init(all[i]);
     return w;
@@ -512,7 +512,7 @@ void ecom_counters_writer_free(ecom_counters_writer *w)
     g_hash_table_destroy(w->zsums);
     g_hash_table_destroy(w->pairs);
     g_array_free(w->fact_txn, TRUE);
-    ecom_redis_args *all[] = {&w->head, &w->facts, &w->firsts, &w->incrs, &w->zincrs, &w->sets};
+    ecom_redis_args *all[] = {&w->facts, &w->firsts, &w->sets};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         ecom_redis_args_free(all[i]);
     free(w);
@@ -717,7 +717,7 @@ static void plan(ecom_counters_writer *w, const ecom_counters_batch *b, const ec
                  const rd_kafka_topic_partition_list_t *next_offsets, const bool *dup,
                  ecom_redis_args *argv)
 {
-    ecom_redis_args *parts[] = {&w->head, &w->facts, &w->firsts, &w->incrs, &w->zincrs, &w->sets};
+    ecom_redis_args *parts[] = {&w->facts, &w->firsts, &w->sets};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         ecom_redis_args_reset(parts[i]);
     g_hash_table_remove_all(w->sums);

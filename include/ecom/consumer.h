@@ -11,6 +11,10 @@
  * exactly-once in effect by writing idempotently, keyed by business id; a crash re-delivers at
  * most the batches since the last commit, and re-writing them changes nothing.
  *
+ * Decoding and validating JSON is the loop's own main cost, and each message decodes on its own:
+ * what a poll returns is decoded in chunks on --decode-threads threads (workers.h), then handed
+ * to the stage strictly in order on the loop's thread.
+ *
  * A message that fails to decode goes to the dead-letter topic with headers naming its source
  * topic, partition, offset, the consumer group that refused it and the error; it never stops
  * the partition. (Each group that reads a topic reports its own dead letters.)

@@ -118,12 +118,7 @@ wait_ok $live "$tmp/live.log" "the live aggregator"
 grep -q "readers switched generations; continuing in the new one" "$tmp/live.log" ||
   fail "the live aggregator did not follow the switch"
 "$ECOM_BIN" aggregate "${agg[@]}" --until-end 2>"$tmp/tail.log" || fail "aggregate --until-end failed"
-"$ECOM_BIN" sink mongo "${stores[@]}" --group "$db-mongo" --until-end 2>"$tmp/mongo.log" &
-m=$!
-"$ECOM_BIN" sink hbase "${stores[@]}" --group "$db-hbase" --until-end 2>"$tmp/hbase.log" &
-h=$!
-wait_ok $m "$tmp/mongo.log" "sink mongo"
-wait_ok $h "$tmp/hbase.log" "sink hbase"
+sinks_until_end "$tmp" "$db" "${stores[@]}"
 "$ECOM_BIN" verify "${stores[@]}" >"$tmp/verify.txt" 2>&1 || { cat "$tmp/verify.txt"; fail "verify exited non-zero"; }
 tail -1 "$tmp/verify.txt"
 echo "ok: verify exits 0 after the rebuild"

@@ -30,13 +30,10 @@ aggregate() { # runs the aggregator to the end of the topics
 }
 
 run_all() { # sinks and aggregator side by side, each to the end of the topics
-  "$ECOM_BIN" sink mongo "${stores[@]}" --group "$db-mongo" --until-end 2>>"$tmp/mongo.log" &
-  local m=$!
-  "$ECOM_BIN" sink hbase "${stores[@]}" --group "$db-hbase" --until-end 2>>"$tmp/hbase.log" &
-  local h=$!
+  sinks_until_end "$tmp" "$db" "${stores[@]}" &
+  local sinks=$!
   aggregate
-  wait_ok $m "$tmp/mongo.log" "sink mongo"
-  wait_ok $h "$tmp/hbase.log" "sink hbase"
+  wait $sinks || fail "the sinks failed"
 }
 
 snapshot() { # snapshot FILE

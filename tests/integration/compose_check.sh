@@ -102,7 +102,7 @@ all_help=""
 for c in "${commands[@]}"; do
   [ "$c" = help ] && continue
   read -r -a words <<<"$c"
-  all_help+=$("$ECOM_BIN" "${words[@]}" --help 2>&1)$'\n' || fail "\`ecom $c --help\` failed"
+  all_help+=$("$ECOM_BIN" "${words[@]}" --help 2>/dev/null)$'\n' || fail "\`ecom $c --help\` failed"
 done
 
 # ---- every ecom command line ----------------------------------------------------------------
@@ -128,7 +128,7 @@ while IFS= read -r line; do
       "$ECOM_BIN" help >/dev/null 2>&1 && { help=$("$ECOM_BIN" help); n=1; }
       break
     fi
-    out=$("$ECOM_BIN" "${words[@]:0:k}" --help 2>&1) || continue
+    out=$("$ECOM_BIN" "${words[@]:0:k}" --help 2>/dev/null) || continue # help is on stdout
     usage=$(head -n 1 <<<"$out")
     if [ "$usage" = "usage: ecom ${words[*]:0:k}" ] || [[ $usage == "usage: ecom ${words[*]:0:k} "* ]]; then
       help=$out n=$k

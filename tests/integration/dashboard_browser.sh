@@ -24,12 +24,7 @@ trap cleanup EXIT
 
 "$ECOM_BIN" init "${stores[@]}"
 "$ECOM_BIN" generate --seed 61 --scale 0.005 --end 2025-06-01 --topic-prefix "$prefix"
-"$ECOM_BIN" sink mongo "${stores[@]}" --group "$db-mongo" --until-end 2>"$tmp/mongo.log" &
-m=$!
-"$ECOM_BIN" sink hbase "${stores[@]}" --group "$db-hbase" --until-end 2>"$tmp/hbase.log" &
-h=$!
-wait_ok $m "$tmp/mongo.log" "sink mongo"
-wait_ok $h "$tmp/hbase.log" "sink hbase"
+sinks_until_end "$tmp" "$db" "${stores[@]}"
 
 # the live services: aggregator and dashboard
 "$ECOM_BIN" aggregate --topic-prefix "$prefix" --group "$db-agg" 2>"$tmp/aggregate.log" &

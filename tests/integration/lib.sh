@@ -73,3 +73,16 @@ stack_pid() {
 wait_ok() { # wait_ok PID LOG WHAT
   wait "$1" || { tail -20 "$2"; fail "$3 exited non-zero"; }
 }
+
+# sinks_until_end DIR NAME ARGS...: both sinks, side by side, to the end of the topics, in groups
+# NAME-mongo and NAME-hbase, logs in DIR; fails with a log tail when either fails.
+sinks_until_end() {
+  local dir=$1 name=$2
+  shift 2
+  "$ECOM_BIN" sink mongo "$@" --group "$name-mongo" --until-end 2>>"$dir/mongo.log" &
+  local m=$!
+  "$ECOM_BIN" sink hbase "$@" --group "$name-hbase" --until-end 2>>"$dir/hbase.log" &
+  local h=$!
+  wait_ok $m "$dir/mongo.log" "sink mongo"
+  wait_ok $h "$dir/hbase.log" "sink hbase"
+}

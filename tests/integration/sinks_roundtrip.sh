@@ -19,14 +19,7 @@ census=(--mongo-db "$db" --hbase-table "$table")
 "$ECOM_BIN" generate "${gen[@]}" --manifest "$tmp/manifest.json"
 "$ECOM_BIN" generate "${gen[@]}" --output "$tmp/gen.ndjson"
 
-run_sinks() {
-  "$ECOM_BIN" sink mongo "${store[@]}" --group "$db-mongo" --until-end "$@" 2>"$tmp/mongo.log" &
-  local m=$!
-  "$ECOM_BIN" sink hbase "${store[@]}" --group "$db-hbase" --until-end "$@" 2>"$tmp/hbase.log" &
-  local h=$!
-  wait $m || { tail -20 "$tmp/mongo.log"; fail "sink mongo exited non-zero"; }
-  wait $h || { tail -20 "$tmp/hbase.log"; fail "sink hbase exited non-zero"; }
-}
+run_sinks() { sinks_until_end "$tmp" "$db" "${store[@]}" "$@"; }
 
 run_sinks
 "$STORE_CENSUS" "${census[@]}" >"$tmp/first.json"
