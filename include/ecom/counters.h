@@ -40,7 +40,8 @@
  * bit <last four digits>, so dense ids cost one bit each (a session four: seen, viewed a
  * product, added to the cart, converted). A transaction or a funnel step counts only if its bit
  * was clear, distinct cohort users the same way. Memory: with the generator's dense ids about
- * 1 bit per transaction, 4 per session and 1 per (user, month), e.g. 0.4 MB at seed scale.
+ * 1 bit per transaction, 4 per session and 1 per (user, month): 1.5 MB measured at seed scale
+ * (500,000 transactions, 2,000,000 sessions). It grows with distinct ids, not with messages.
  */
 #ifndef ECOM_COUNTERS_H
 #define ECOM_COUNTERS_H
