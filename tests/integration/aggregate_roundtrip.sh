@@ -192,4 +192,9 @@ grep -q "stores vs redis: daily_sales.revenue_cents $day: expected" "$tmp/verify
 redis-cli HINCRBY "${prefix}g${generation}:sales" "$day:revenue_cents" -7 >/dev/null
 rc=$(verify "$tmp/verify4.txt")
 expect_eq "verify exit status with the counter put back" 0 "$rc"
+
+# ---- a store verify cannot read: exit 2, saying which ----------------------------------------------
+rc=$(verify "$tmp/verify5.txt" --hbase 127.0.0.1:1)
+expect_eq "verify exit status with HBase unreachable" 2 "$rc"
+grep -q "HBase .*127.0.0.1:1" "$tmp/verify5.txt" || { cat "$tmp/verify5.txt"; fail "verify did not name the store it could not read"; }
 rm -f "$tmp/gen.ndjson"
