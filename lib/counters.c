@@ -307,7 +307,7 @@ struct ecom_counters_batch {
     GHashTable *txn_ids;  /* id -> present, against the same id twice in one batch */
     GHashTable *sessions; /* session_id (in entry) -> session_entry */
     GArray *refs;         /* ref_entry */
-    GHashTable *records;  /* topic -> records of it, as a pointer-sized count */
+    GHashTable *records;  /* topic -> int64 records of it */
     int64_t dead_letters;
     GArray *gauges; /* gauge */
     int64_t size;
@@ -321,7 +321,7 @@ ecom_counters_batch *ecom_counters_batch_new(void)
     b->txn_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     b->sessions = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
     b->refs = g_array_new(FALSE, FALSE, sizeof(ref_entry));
-    b->records = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    b->records = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     b->gauges = g_array_new(FALSE, FALSE, sizeof(gauge));
     return b;
 }
@@ -376,11 +376,12 @@ static void count_record(ecom_counters_batch *b, const char *topic)
 {
     if (!topic)
         return;
-    gpointer n = g_hash_table_lookup(b->records, topic);
-    if (n)
-        g_hash_table_replace(b->records, g_strdup(topic), (gpointer)((intptr_t)n + 1));
-    else
-        g_hash_table_insert(b->records, g_strdup(topic), (gpointer)(intptr_t)1);
+    int64_t *n = g_hash_table_lookup(b->records, topic); /* per message: no allocation */
+    if (!n) {
+        n = g_new0(int64_t, 1);
+        g_hash_table_insert(b->records, g_strdup(topic), n);
+    }
+    (*n)++;
 }
 
 static void add_transaction(ecom_counters_batch *b, const ecom_transaction *t)
@@ -743,7 +744,7 @@ static void plan(ecom_counters_writer *w, const ecom_counters_batch *b, const ec
     while (g_hash_table_iter_next(&it, &key, &value)) {
         char field[300];
         snprintf(field, sizeof field, "%s:records", (const char *)key);
-        sum_add(w->sums, "pipeline", field, (intptr_t)value);
+        sum_add(w->sums, "pipeline", field, *(int64_t *)value);
     }
     if (b->dead_letters)
         sum_add(w->sums, "pipeline", "dead_letters", b->dead_letters);
