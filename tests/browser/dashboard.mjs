@@ -68,6 +68,15 @@ async function checkCharts(page, s) {
   o = await chartOption(page, 'chart-pipeline');
   assert.deepEqual(o.yAxis[0], s.pipeline.topics.map((x) => x.topic), 'pipeline: topics');
   assert.deepEqual(o.series[1], s.pipeline.groups.map((g) => g.lag), 'pipeline: lag per group');
+  // the labels drop what every topic (every group) name shares: the topic prefix
+  const labels = await page.evaluate(() => {
+    const y = window.ecomDashboard.charts['chart-pipeline'].getOption().yAxis;
+    return y.map((a) => a.data.map((name) => a.axisLabel.formatter(name)));
+  });
+  assert.deepEqual(labels[0], s.pipeline.topics.map((x) => x.topic.slice(args['topic-prefix'].length)), 'pipeline: topic labels');
+  const groups = s.pipeline.groups.map((g) => g.group);
+  assert.equal(new Set(labels[1]).size, groups.length, `pipeline: group labels ${labels[1]} tell the groups apart`);
+  labels[1].forEach((label, i) => assert.ok(label.length < groups[i].length && groups[i].endsWith(label), `pipeline: group label ${label} of ${groups[i]}`));
 }
 
 async function checkTiles(page, s) {

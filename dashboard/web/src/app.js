@@ -64,6 +64,17 @@ const orUnknown = (s) => (!s || s === 'unknown' ? '(unknown)' : s);
 // Long product names would eat the plot area; tooltips carry the full name.
 const truncate = (s, max) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
 
+// How much of every name is a shared lead (up to its last '.', '-' or '_'), such as a topic
+// prefix: labels drop it so that long, alike names stay apart; tooltips keep the whole name.
+function sharedLead(names) {
+  if (names.length < 2) return 0;
+  const [first] = names;
+  let n = 0;
+  while (n < first.length && names.every((x) => x[n] === first[n])) n++;
+  const lead = first.slice(0, n);
+  return Math.max(lead.lastIndexOf('.'), lead.lastIndexOf('-'), lead.lastIndexOf('_')) + 1;
+}
+
 // ISO times from the server are UTC; show them as UTC without depending on the browser's zone.
 const utc = (iso) => (iso ? String(iso).replace('T', ' ').replace(/\.\d+/, '').replace(/Z$/, '') : '');
 
@@ -97,6 +108,10 @@ function tooltip(title, rows) {
 }
 
 // ---------- charts ----------
+
+// the pipeline chart's labels: topics (0) and groups (1) without the lead they all share
+const pipelineLeads = [0, 0];
+const pipelineLabel = (axis, name) => truncate(name.slice(pipelineLeads[axis]), 22);
 
 const baseTooltip = { confine: true, backgroundColor: '#fff', borderColor: '#dde2ea', textStyle: { color: '#1f2933' } };
 const axisLabel = { color: '#52606d', fontSize: 11 };
@@ -330,8 +345,8 @@ const chartSpecs = {
         { type: 'value', gridIndex: 1, splitNumber: 3, minInterval: 1, axisLabel: { ...axisLabel, hideOverlap: true, formatter: count } },
       ],
       yAxis: [
-        { type: 'category', gridIndex: 0, inverse: true, axisLabel: { ...axisLabel, formatter: (n) => truncate(n, 22) } },
-        { type: 'category', gridIndex: 1, inverse: true, axisLabel: { ...axisLabel, formatter: (n) => truncate(n, 22) } },
+        { type: 'category', gridIndex: 0, inverse: true, axisLabel: { ...axisLabel, formatter: (n) => pipelineLabel(0, n) } },
+        { type: 'category', gridIndex: 1, inverse: true, axisLabel: { ...axisLabel, formatter: (n) => pipelineLabel(1, n) } },
       ],
       series: [
         { type: 'bar', xAxisIndex: 0, yAxisIndex: 0, color: COLORS.units, barMaxWidth: 16, label: { show: true, position: 'right', fontSize: 11, formatter: (p) => rate(p.value) } },
@@ -341,6 +356,8 @@ const chartSpecs = {
     data: (s) => {
       const topics = s.pipeline?.topics ?? [];
       const groups = s.pipeline?.groups ?? [];
+      pipelineLeads[0] = sharedLead(topics.map((t) => t.topic));
+      pipelineLeads[1] = sharedLead(groups.map((g) => g.group));
       return {
         yAxis: [{ data: topics.map((t) => t.topic) }, { data: groups.map((g) => g.group) }],
         series: [{ data: topics.map((t) => t.events_per_s) }, { data: groups.map((g) => g.lag) }],
