@@ -265,8 +265,9 @@ static int stage_add(void *ctx, const ecom_record *r, const rd_kafka_message_t *
 
 static void stage_dead_letter(void *ctx, const rd_kafka_message_t *m)
 {
+    (void)m;
     aggregator *a = ctx;
-    ecom_counters_batch_dead_letter(a->batch, rd_kafka_topic_name(m->rkt));
+    ecom_counters_batch_dead_letter(a->batch);
 }
 
 static int64_t now_ms(void)

@@ -41,6 +41,22 @@ static void labelled(ecom_buf *out, const char *name, const char *label, const c
         ecom_buf_printf(out, "\"} %lld\n", (long long)json_integer_value(number));
 }
 
+/* A family with a sample per row of a list: the label from row[label_key], the value from
+ * row[value_key]; rows without a number there (a rate not known yet) are left out. */
+static void labelled_rows(ecom_buf *out, const char *name, const char *help, const json_t *rows,
+                          const char *label, const char *label_key, const char *value_key)
+{
+    family(out, name, "gauge", help);
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        const json_t *v = json_object_get(row, value_key);
+        if (json_is_number(v))
+            labelled(out, name, label, json_string_value(json_object_get(row, label_key)), v);
+    }
+}
+
 void prometheus_render(const json_t *m, ecom_buf *out)
 {
     int64_t revenue = 0, orders = 0, units = 0;
@@ -75,13 +91,9 @@ void prometheus_render(const json_t *m, ecom_buf *out)
         labelled(out, "ecom_funnel_sessions", "step", key, value);
     }
 
-    family(out, "ecom_category_revenue_cents", "gauge", "Revenue of item lines, by category.");
-    json_array_foreach(json_object_get(m, "category_revenue"), i, row)
-    {
-        labelled(out, "ecom_category_revenue_cents", "category",
-                 json_string_value(json_object_get(row, "category_id")),
-                 json_object_get(row, "revenue_cents"));
-    }
+    labelled_rows(out, "ecom_category_revenue_cents", "Revenue of item lines, by category.",
+                  json_object_get(m, "category_revenue"), "category", "category_id",
+                  "revenue_cents");
 
     const json_t *pipeline = json_object_get(m, "pipeline");
     family(out, "ecom_counters_generation", "gauge", "Generation of counters readers use.");
@@ -94,29 +106,13 @@ void prometheus_render(const json_t *m, ecom_buf *out)
                     (long long)get_int(latency, "p50"));
     ecom_buf_printf(out, "ecom_aggregator_latency_ms{quantile=\"0.99\"} %lld\n",
                     (long long)get_int(latency, "p99"));
-    family(out, "ecom_topic_messages", "gauge", "Messages held by each topic.");
-    json_array_foreach(json_object_get(pipeline, "topics"), i, row)
-    {
-        labelled(out, "ecom_topic_messages", "topic",
-                 json_string_value(json_object_get(row, "topic")),
-                 json_object_get(row, "messages"));
-    }
-    family(out, "ecom_topic_events_per_second", "gauge", "Messages per second into each topic.");
-    json_array_foreach(json_object_get(pipeline, "topics"), i, row)
-    {
-        const json_t *rate = json_object_get(row, "events_per_s");
-        if (json_is_number(rate))
-            labelled(out, "ecom_topic_events_per_second", "topic",
-                     json_string_value(json_object_get(row, "topic")), rate);
-    }
-    family(out, "ecom_consumer_lag", "gauge", "Messages not yet consumed, by consumer group.");
-    json_array_foreach(json_object_get(pipeline, "groups"), i, row)
-    {
-        const json_t *lag = json_object_get(row, "lag");
-        if (json_is_integer(lag))
-            labelled(out, "ecom_consumer_lag", "group",
-                     json_string_value(json_object_get(row, "group")), lag);
-    }
+    const json_t *topics = json_object_get(pipeline, "topics");
+    labelled_rows(out, "ecom_topic_messages", "Messages held by each topic.", topics, "topic",
+                  "topic", "messages");
+    labelled_rows(out, "ecom_topic_events_per_second", "Messages per second into each topic.",
+                  topics, "topic", "topic", "events_per_s");
+    labelled_rows(out, "ecom_consumer_lag", "Messages not yet consumed, by consumer group.",
+                  json_object_get(pipeline, "groups"), "group", "group", "lag");
     family(out, "ecom_dead_letters", "gauge", "Messages in the dead-letter topic.");
     ecom_buf_printf(out, "ecom_dead_letters %lld\n", (long long)get_int(pipeline, "dead_letters"));
 }

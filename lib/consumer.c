@@ -621,13 +621,9 @@ static rd_kafka_t *open_consumer(loop *l, ecom_error *err)
         return NULL;
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_opaque(conf, l);
-    char errstr[512];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        ecom_fail(err, "cannot create Kafka consumer: %s", errstr);
+    rd_kafka_t *rk = ecom_kafka_new(RD_KAFKA_CONSUMER, conf, err);
+    if (!rk)
         return NULL;
-    }
     rd_kafka_poll_set_consumer(rk);
     if (check_topics(l, rk, err)) {
         rd_kafka_destroy(rk);

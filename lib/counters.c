@@ -454,9 +454,8 @@ void ecom_counters_batch_add(ecom_counters_batch *b, const ecom_record *r, const
     b->size++;
 }
 
-void ecom_counters_batch_dead_letter(ecom_counters_batch *b, const char *topic)
+void ecom_counters_batch_dead_letter(ecom_counters_batch *b)
 {
-    (void)topic;
     b->dead_letters++;
     b->size++;
 }

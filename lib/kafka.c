@@ -66,6 +66,25 @@ fail:
     return NULL;
 }
 
+rd_kafka_t *ecom_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, ecom_error *err)
+{
+    if (!conf)
+        return NULL;
+    char errstr[512];
+    rd_kafka_t *rk = rd_kafka_new(type, conf, errstr, sizeof errstr);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        ecom_fail(err, "cannot create a Kafka %s: %s",
+                  type == RD_KAFKA_CONSUMER ? "consumer" : "client", errstr);
+    }
+    return rk;
+}
+
+rd_kafka_t *ecom_kafka_admin_client(const ecom_config *cfg, ecom_error *err)
+{
+    return ecom_kafka_new(RD_KAFKA_PRODUCER, ecom_kafka_conf(cfg, NULL, err), err);
+}
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
@@ -102,13 +121,8 @@ int ecom_producer_open(ecom_producer *p, const ecom_config *cfg, ecom_error *err
         return -1;
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, p);
-    char errstr[512];
-    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    if (!p->rk) {
-        rd_kafka_conf_destroy(conf);
-        return ecom_fail(err, "cannot create Kafka producer: %s", errstr);
-    }
-    return 0;
+    p->rk = ecom_kafka_new(RD_KAFKA_PRODUCER, conf, err);
+    return p->rk ? 0 : -1;
 }
 
 int ecom_producer_send(ecom_producer *p, const char *topic, const char *key, size_t key_len,
@@ -179,21 +193,6 @@ static const topic_spec project_topics[] = {
 
 enum { N_PROJECT_TOPICS = sizeof project_topics / sizeof project_topics[0] };
 
-/* A client to run admin requests with. */
-static rd_kafka_t *admin_client(const ecom_config *cfg, ecom_error *err)
-{
-    rd_kafka_conf_t *conf = ecom_kafka_conf(cfg, NULL, err);
-    if (!conf)
-        return NULL;
-    char errstr[512];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        ecom_fail(err, "cannot create Kafka client: %s", errstr);
-    }
-    return rk;
-}
-
 /* Waits for an admin result; NULL (with err set) on timeout or request-level error. */
 static rd_kafka_event_t *admin_wait(rd_kafka_queue_t *q, const ecom_config *cfg, ecom_error *err)
 {
@@ -215,7 +214,7 @@ int ecom_kafka_create_topics(const ecom_config *cfg, int partitions, int replica
 {
     enum { N = N_PROJECT_TOPICS };
     char errstr[512];
-    rd_kafka_t *rk = admin_client(cfg, err);
+    rd_kafka_t *rk = ecom_kafka_admin_client(cfg, err);
     if (!rk)
         return -1;
     rd_kafka_NewTopic_t *topics[N];
@@ -262,7 +261,7 @@ int ecom_kafka_create_topics(const ecom_config *cfg, int partitions, int replica
 int ecom_kafka_delete_topics(const ecom_config *cfg, ecom_error *err)
 {
     enum { N = N_PROJECT_TOPICS };
-    rd_kafka_t *rk = admin_client(cfg, err);
+    rd_kafka_t *rk = ecom_kafka_admin_client(cfg, err);
     if (!rk)
         return -1;
     rd_kafka_DeleteTopic_t *topics[N];
@@ -297,15 +296,9 @@ int ecom_kafka_messages(const ecom_config *cfg, const ecom_kind *kinds, int n_ki
                         int64_t *messages, ecom_error *err)
 {
     *messages = 0;
-    rd_kafka_conf_t *conf = ecom_kafka_conf(cfg, NULL, err);
-    if (!conf)
+    rd_kafka_t *rk = ecom_kafka_admin_client(cfg, err);
+    if (!rk)
         return -1;
-    char errstr[512];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        return ecom_fail(err, "cannot create a Kafka client: %s", errstr);
-    }
     const rd_kafka_metadata_t *md = NULL;
     rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, 10000);
     int rc = e ? ecom_fail(err, "no metadata from Kafka at %s: %s", cfg->brokers,

@@ -60,16 +60,8 @@ ecom_pipeline *ecom_pipeline_new(const ecom_config *cfg, const char *groups, eco
         p->groups[p->n_groups++] = ecom_xstrdup(g);
     }
     free(list);
-    rd_kafka_conf_t *conf = ecom_kafka_conf(cfg, NULL, err);
-    if (!conf) {
-        ecom_pipeline_free(p);
-        return NULL;
-    }
-    char errstr[512];
-    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    p->rk = ecom_kafka_admin_client(cfg, err);
     if (!p->rk) {
-        rd_kafka_conf_destroy(conf);
-        ecom_fail(err, "cannot create a Kafka client: %s", errstr);
         ecom_pipeline_free(p);
         return NULL;
     }

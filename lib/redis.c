@@ -182,6 +182,19 @@ static int reply_failed(redisReply *reply, const char *what, ecom_error *err)
     return -1;
 }
 
+/* The reply of a set-up command (AUTH, SELECT) on a new connection: 0, or -1 with err set. */
+static int setup_reply(redisContext *c, const char *where, const char *what, redisReply *reply,
+                       ecom_error *err)
+{
+    if (reply_failed(reply, what, err)) {
+        if (!reply && c->err)
+            ecom_fail(err, "Redis at %s: %s: %s", where, what, c->errstr);
+        return -1;
+    }
+    freeReplyObject(reply);
+    return 0;
+}
+
 static int connect_now(ecom_redis *r, ecom_error *err)
 {
     char where[400];
@@ -197,27 +210,18 @@ static int connect_now(ecom_redis *r, ecom_error *err)
     if (r->timeout_ms > 0)
         redisSetTimeout(c, tv_of_ms(r->timeout_ms));
     redisEnableKeepAlive(c);
-    redisReply *reply = NULL;
-    if (r->url.password[0]) {
-        reply = r->url.user[0] ? redisCommand(c, "AUTH %s %s", r->url.user, r->url.password)
-                               : redisCommand(c, "AUTH %s", r->url.password);
-        if (reply_failed(reply, "AUTH", err)) {
-            if (!reply && c->err)
-                ecom_fail(err, "Redis at %s: AUTH: %s", where, c->errstr);
-            redisFree(c);
-            return -1;
-        }
-        freeReplyObject(reply);
-    }
-    if (r->url.db) {
-        reply = redisCommand(c, "SELECT %d", r->url.db);
-        if (reply_failed(reply, "SELECT", err)) {
-            if (!reply && c->err)
-                ecom_fail(err, "Redis at %s: SELECT: %s", where, c->errstr);
-            redisFree(c);
-            return -1;
-        }
-        freeReplyObject(reply);
+    int rc = 0;
+    if (r->url.password[0])
+        rc = setup_reply(c, where, "AUTH",
+                         r->url.user[0]
+                             ? redisCommand(c, "AUTH %s %s", r->url.user, r->url.password)
+                             : redisCommand(c, "AUTH %s", r->url.password),
+                         err);
+    if (rc == 0 && r->url.db)
+        rc = setup_reply(c, where, "SELECT", redisCommand(c, "SELECT %d", r->url.db), err);
+    if (rc) {
+        redisFree(c);
+        return -1;
     }
     r->ctx = c;
     return 0;

@@ -86,16 +86,8 @@ ecom_table_reader *ecom_table_reader_open(const ecom_config *cfg, const ecom_kin
     t->cfg = cfg;
     t->record = ecom_xmalloc(sizeof *t->record);
     t->parts = rd_kafka_topic_partition_list_new(8);
-    rd_kafka_conf_t *conf = ecom_kafka_conf(cfg, defaults, err);
-    if (!conf) {
-        ecom_table_reader_close(t);
-        return NULL;
-    }
-    char errstr[512];
-    t->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    t->rk = ecom_kafka_new(RD_KAFKA_CONSUMER, ecom_kafka_conf(cfg, defaults, err), err);
     if (!t->rk) {
-        rd_kafka_conf_destroy(conf);
-        ecom_fail(err, "cannot create Kafka consumer: %s", errstr);
         ecom_table_reader_close(t);
         return NULL;
     }

@@ -92,8 +92,8 @@ void ecom_counters_batch_clear(ecom_counters_batch *b);
 /* A transaction, a session event, or reference data (a first-seen id and its name), read from
  * `topic`. Facts are joined with the reference tables when the batch is applied. */
 void ecom_counters_batch_add(ecom_counters_batch *b, const ecom_record *r, const char *topic);
-/* A message of `topic` that went to the dead-letter topic. */
-void ecom_counters_batch_dead_letter(ecom_counters_batch *b, const char *topic);
+/* A message that went to the dead-letter topic. */
+void ecom_counters_batch_dead_letter(ecom_counters_batch *b);
 /* A pipeline gauge to set with the batch (latency, last update). */
 void ecom_counters_batch_gauge(ecom_counters_batch *b, const char *field, int64_t value);
 /* True when a transaction of the batch names a product or user that ref does not have (yet). */

@@ -24,6 +24,13 @@ void ecom_topic_name(const ecom_config *cfg, const char *suffix, char *out, size
 rd_kafka_conf_t *ecom_kafka_conf(const ecom_config *cfg, const char *const *defaults,
                                  ecom_error *err);
 
+/* A client made from `conf`, which it takes over (destroyed when no client can be made; NULL
+ * conf: NULL, err already set by ecom_kafka_conf). */
+rd_kafka_t *ecom_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, ecom_error *err);
+
+/* A client for metadata and admin requests: the connection settings and -X pairs only. */
+rd_kafka_t *ecom_kafka_admin_client(const ecom_config *cfg, ecom_error *err);
+
 typedef struct ecom_producer {
     rd_kafka_t *rk;
     int64_t sent;      /* produce calls accepted */

@@ -47,20 +47,6 @@ verify() { # verify OUTPUT [options]: the exit status, the output kept in OUTPUT
   echo "$rc"
 }
 
-# metrics_equal A B WHAT: every metric of two snapshots (or a manifest) equal
-metrics_equal() {
-  python3 - "$1" "$2" "$3" <<'PY' || fail "$3"
-import json, sys
-a, b = (json.load(open(p)) for p in sys.argv[1:3])
-a.pop("pipeline", None); b.pop("pipeline", None)
-bad = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
-for k in bad:
-    print(f"{k}:\n  {json.dumps(a.get(k))[:400]}\n  {json.dumps(b.get(k))[:400]}")
-sys.exit(1 if bad else 0)
-PY
-  echo "ok: $3"
-}
-
 # ---- backfill: verify exits 0 and the counters equal the manifest -------------------------------
 run_all
 rc=$(verify "$tmp/verify1.txt" --manifest "$tmp/manifest.json")

@@ -86,3 +86,18 @@ sinks_until_end() {
   wait_ok $m "$dir/mongo.log" "sink mongo"
   wait_ok $h "$dir/hbase.log" "sink hbase"
 }
+
+# metrics_equal A B WHAT: every metric of two snapshots (or a snapshot and a manifest) is equal,
+# the pipeline section aside; fails with each differing metric printed.
+metrics_equal() {
+  python3 - "$1" "$2" <<'PY' || fail "$3"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+a.pop("pipeline", None); b.pop("pipeline", None)
+bad = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+for k in bad:
+    print(f"{k}:\n  {json.dumps(a.get(k))[:400]}\n  {json.dumps(b.get(k))[:400]}")
+sys.exit(1 if bad else 0)
+PY
+  echo "ok: $3"
+}
