@@ -14,8 +14,15 @@
  * outage exits with an error and commits nothing unwritten.
  *
  * Rebalances: on revoke, the open batch is flushed and committed if the store allows, else
- * dropped (the next owner re-reads it). On the first assignment of a run with --from, the
- * partitions start at the beginning or at the offsets for that time.
+ * dropped (the next owner re-reads it). With --from, each partition starts at the beginning or
+ * at the offset for that time the first time this process is given it, however late: a member
+ * that died keeps its partitions until its session expires, and they are replayed all the same.
+ *
+ * --until-end takes the end offset of every partition of the topics when the loop starts, not
+ * only of those assigned: a partition counts as finished once this process read it to its end,
+ * or, while another member holds it, once the group's position for it is there (the stage's
+ * stored position, else the group's commit; with --from only a commit made after this run
+ * began). A dead member's partitions are so waited for until they come here, never skipped.
  *
  * A stage that keeps its position in its own store (the aggregator keeps it in Redis, written
  * in the same atomic step as the counters) says where each assigned partition starts, and may
@@ -30,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "ecom/buf.h"
 #include "ecom/codec.h"
 #include "ecom/kafka.h"
@@ -54,10 +62,15 @@ typedef struct loop {
     int batch_msgs;                           /* messages in the open batch */
     int64_t batch_records;                    /* of which valid records */
     double batch_started;
-    bool from_applied, earliest;
+    bool earliest;
     int64_t from_ms;
-    rd_kafka_topic_partition_list_t *ends;    /* until_end: end offset per assigned partition */
-    rd_kafka_topic_partition_list_t *read_to; /* next offset to read per partition */
+    rd_kafka_topic_partition_list_t *from_done; /* partitions --from was applied to */
+    rd_kafka_topic_partition_list_t *ends;      /* until_end: every partition's end at start */
+    rd_kafka_topic_partition_list_t *read_to;   /* next offset to read per partition */
+    rd_kafka_topic_partition_list_t *at_start;  /* --from + until_end: the group's commits then */
+    char run_id[96];                            /* commit metadata: which run committed */
+    double others_checked;                      /* last look at partitions held elsewhere */
+    bool waiting_logged;
     bool assigned_once;
     bool rewind; /* the stage asked to drop the open batch and re-seek */
     /* polled messages not handled yet, decoded together on the workers */
@@ -146,21 +159,42 @@ int ecom_kind_of_topic(const ecom_config *cfg, const char *topic)
 
 /* ---- until-end bookkeeping ------------------------------------------------------------------ */
 
-/* `ends` keeps the end offset each partition had when first assigned; `read_to` how far it has
- * been read. Kept apart so a rewind below an end makes that partition unfinished again. */
-static void ends_record(loop *l, const rd_kafka_topic_partition_list_t *parts)
+/* `ends` keeps the end offset every partition of the topics had at start; `read_to` how far this
+ * process has read each. Kept apart so a rewind below an end makes that partition unfinished
+ * again. */
+static int ends_init(loop *l, rd_kafka_t *rk, const rd_kafka_metadata_t *md, ecom_error *err)
 {
-    for (int i = 0; i < parts->cnt; i++) {
-        const rd_kafka_topic_partition_t *p = &parts->elems[i];
-        if (rd_kafka_topic_partition_list_find(l->ends, p->topic, p->partition))
+    for (int t = 0; t < md->topic_cnt; t++) {
+        const rd_kafka_metadata_topic_t *topic = &md->topics[t];
+        if (topic->err)
             continue;
-        int64_t lo = 0, hi = 0;
-        rd_kafka_resp_err_t e =
-            rd_kafka_query_watermark_offsets(l->rk, p->topic, p->partition, &lo, &hi, 30000);
-        rd_kafka_topic_partition_t *end =
-            rd_kafka_topic_partition_list_add(l->ends, p->topic, p->partition);
-        end->offset = (e || hi <= lo) ? END_EMPTY : hi;
+        for (int i = 0; i < l->opts->n_kinds; i++) {
+            char name[256];
+            ecom_topic_name(l->cfg, ecom_kind_topic(l->opts->kinds[i]), name, sizeof name);
+            if (strcmp(name, topic->topic) != 0)
+                continue;
+            for (int p = 0; p < topic->partition_cnt; p++) {
+                int32_t partition = topic->partitions[p].id;
+                int64_t lo = 0, hi = 0;
+                rd_kafka_resp_err_t e =
+                    rd_kafka_query_watermark_offsets(rk, name, partition, &lo, &hi, 30000);
+                if (e)
+                    return ecom_fail(err, "cannot read the end offset of %s [%d]: %s", name,
+                                     (int)partition, rd_kafka_err2str(e));
+                rd_kafka_topic_partition_list_add(l->ends, name, partition)->offset =
+                    hi <= lo ? END_EMPTY : hi;
+            }
+        }
     }
+    if (!l->opts->from)
+        return 0;
+    /* what the group had committed before this run: those commits say nothing of a replay */
+    l->at_start = rd_kafka_topic_partition_list_copy(l->ends);
+    rd_kafka_resp_err_t e = rd_kafka_committed(rk, l->at_start, 30000);
+    if (e)
+        return ecom_fail(err, "cannot read the committed offsets of group %s: %s", l->opts->group,
+                         rd_kafka_err2str(e));
+    return 0;
 }
 
 static void ends_note(loop *l, const char *topic, int32_t partition, int64_t next_offset)
@@ -172,20 +206,83 @@ static void ends_note(loop *l, const char *topic, int32_t partition, int64_t nex
     r->offset = next_offset;
 }
 
-static bool ends_all_reached(const loop *l)
+static bool same_metadata(const rd_kafka_topic_partition_t *a, const rd_kafka_topic_partition_t *b)
+{
+    return a->metadata_size == b->metadata_size &&
+           (a->metadata_size == 0 || memcmp(a->metadata, b->metadata, a->metadata_size) == 0);
+}
+
+/* Whether the group's position of each partition in `others` (held by other members, or by
+ * none yet) reached its end: the stage's stored position when it keeps one, else the group's
+ * commit, which under --from must have been made after this run began. */
+static bool others_finished(loop *l, rd_kafka_topic_partition_list_t *others)
+{
+    ecom_error err;
+    if (l->stage->positions) {
+        for (int i = 0; i < others->cnt; i++)
+            others->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+        if (l->stage->positions(l->stage->ctx, others, &err))
+            return false;
+    } else if (rd_kafka_committed(l->rk, others, 10000)) {
+        return false;
+    }
+    for (int i = 0; i < others->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &others->elems[i];
+        const rd_kafka_topic_partition_t *end =
+            rd_kafka_topic_partition_list_find(l->ends, p->topic, p->partition);
+        if (p->err || p->offset < end->offset)
+            return false;
+        const rd_kafka_topic_partition_t *before =
+            l->at_start && !l->stage->positions
+                ? rd_kafka_topic_partition_list_find(l->at_start, p->topic, p->partition)
+                : NULL;
+        if (before && before->offset == p->offset && same_metadata(before, p))
+            return false; /* committed before this replay began, not by it */
+    }
+    return true;
+}
+
+static bool ends_all_reached(loop *l)
 {
     if (!l->assigned_once)
         return false;
-    for (int i = 0; i < l->ends->cnt; i++) {
+    rd_kafka_topic_partition_list_t *assigned = NULL;
+    if (rd_kafka_assignment(l->rk, &assigned) || !assigned)
+        return false;
+    rd_kafka_topic_partition_list_t *others = rd_kafka_topic_partition_list_new(l->ends->cnt);
+    bool reached = true;
+    for (int i = 0; i < l->ends->cnt && reached; i++) {
         const rd_kafka_topic_partition_t *end = &l->ends->elems[i];
         if (end->offset == END_EMPTY)
             continue;
         const rd_kafka_topic_partition_t *r =
             rd_kafka_topic_partition_list_find(l->read_to, end->topic, end->partition);
-        if (!r || r->offset < end->offset)
-            return false;
+        if (r && r->offset >= end->offset)
+            continue;
+        if (rd_kafka_topic_partition_list_find(assigned, end->topic, end->partition))
+            reached = false; /* still being read here */
+        else
+            rd_kafka_topic_partition_list_add(others, end->topic, end->partition);
     }
-    return true;
+    if (reached && others->cnt) {
+        double now = ecom_monotonic();
+        reached = false;
+        if (now - l->others_checked >= 1.0) {
+            l->others_checked = now;
+            reached = others_finished(l, others);
+            if (!reached && !l->waiting_logged) {
+                l->waiting_logged = true;
+                ecom_log(ECOM_INFO,
+                         "every partition held here is read; waiting for the others to reach "
+                         "their end (held by another member, or by one that died until its "
+                         "session expires)",
+                         "service=\"%s\" partitions=%d", l->opts->service, others->cnt);
+            }
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(others);
+    rd_kafka_topic_partition_list_destroy(assigned);
+    return reached;
 }
 
 /* ---- batches -------------------------------------------------------------------------------- */
@@ -389,8 +486,11 @@ static void pending_note(loop *l, const rd_kafka_message_t *m)
     const char *topic = rd_kafka_topic_name(m->rkt);
     rd_kafka_topic_partition_t *p =
         rd_kafka_topic_partition_list_find(l->pending, topic, m->partition);
-    if (!p)
+    if (!p) {
         p = rd_kafka_topic_partition_list_add(l->pending, topic, m->partition);
+        p->metadata = ecom_xstrdup(l->run_id); /* freed with the list */
+        p->metadata_size = strlen(l->run_id);
+    }
     p->offset = m->offset + 1;
     if (l->batch_msgs++ == 0)
         l->batch_started = ecom_monotonic();
@@ -469,20 +569,35 @@ static void raw_handle(loop *l)
 
 /* ---- group membership ----------------------------------------------------------------------- */
 
+/* --from: the partitions of `parts` this process is given for the first time start at the
+ * beginning or at the offset for that time; the others continue from the group's commit. */
 static void apply_from(loop *l, rd_kafka_topic_partition_list_t *parts)
 {
-    for (int i = 0; i < parts->cnt; i++)
-        parts->elems[i].offset = l->earliest ? RD_KAFKA_OFFSET_BEGINNING : l->from_ms;
-    if (!l->earliest) {
-        rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(l->rk, parts, 30000);
+    rd_kafka_topic_partition_list_t *fresh = rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &parts->elems[i];
+        if (rd_kafka_topic_partition_list_find(l->from_done, p->topic, p->partition))
+            continue;
+        rd_kafka_topic_partition_list_add(l->from_done, p->topic, p->partition);
+        rd_kafka_topic_partition_list_add(fresh, p->topic, p->partition)->offset =
+            l->earliest ? RD_KAFKA_OFFSET_BEGINNING : l->from_ms;
+    }
+    if (fresh->cnt && !l->earliest) {
+        rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(l->rk, fresh, 30000);
         if (e)
             ecom_log(ECOM_WARN, "offsets for --from time failed, starting at the beginning",
                      "error=\"%s\"", rd_kafka_err2str(e));
-        for (int i = 0; i < parts->cnt; i++)
-            if (e || parts->elems[i].offset < 0)
-                parts->elems[i].offset = e ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+        for (int i = 0; i < fresh->cnt; i++)
+            if (e || fresh->elems[i].offset < 0)
+                fresh->elems[i].offset = e ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
     }
-    ecom_log(ECOM_INFO, "replaying", "from=%s partitions=%d", l->opts->from, parts->cnt);
+    for (int i = 0; i < fresh->cnt; i++) {
+        const rd_kafka_topic_partition_t *f = &fresh->elems[i];
+        rd_kafka_topic_partition_list_find(parts, f->topic, f->partition)->offset = f->offset;
+    }
+    if (fresh->cnt)
+        ecom_log(ECOM_INFO, "replaying", "from=%s partitions=%d", l->opts->from, fresh->cnt);
+    rd_kafka_topic_partition_list_destroy(fresh);
 }
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
@@ -490,14 +605,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
 {
     loop *l = opaque;
     if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        if (l->opts->from && !l->from_applied) {
+        if (l->opts->from)
             apply_from(l, parts);
-            l->from_applied = true;
-        }
         if (stage_positions(l, parts))
             parts = NULL; /* cannot tell where to start: take nothing, the loop stops */
-        if (parts && l->opts->until_end)
-            ends_record(l, parts);
         l->assigned_once = true;
         ecom_log(ECOM_INFO, "partitions assigned", "service=\"%s\" count=%d", l->opts->service,
                  parts ? parts->cnt : 0);
@@ -565,7 +676,9 @@ static void log_progress(loop *l, bool final)
     l->consumed_at_last_progress = l->stats->consumed;
 }
 
-/* Subscribing to a topic that does not exist waits forever without a word; say so instead. */
+/* Subscribing to a topic that does not exist waits forever without a word; say so instead.
+ * With --until-end, also takes every partition's end offset (and, with --from, the group's
+ * commits) before joining the group. */
 static int check_topics(loop *l, rd_kafka_t *rk, ecom_error *err)
 {
     const rd_kafka_metadata_t *md = NULL;
@@ -586,6 +699,8 @@ static int check_topics(loop *l, rd_kafka_t *rk, ecom_error *err)
                            "(and check --topic-prefix)",
                            name);
     }
+    if (rc == 0 && l->opts->until_end)
+        rc = ends_init(l, rk, md, err);
     rd_kafka_metadata_destroy(md);
     return rc;
 }
@@ -661,6 +776,11 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
     l.pending = rd_kafka_topic_partition_list_new(16);
     l.ends = rd_kafka_topic_partition_list_new(16);
     l.read_to = rd_kafka_topic_partition_list_new(16);
+    l.from_done = rd_kafka_topic_partition_list_new(16);
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    snprintf(l.run_id, sizeof l.run_id, "%s on %s pid %ld at %lld", opts->service, host,
+             (long)getpid(), (long long)ecom_now());
     json_object_seed(0); /* before any thread builds JSON objects */
     l.workers = ecom_workers_new(opts->decode_threads > 0 ? opts->decode_threads
                                                           : ecom_workers_default_threads());
@@ -713,6 +833,9 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
     rd_kafka_topic_partition_list_destroy(l.pending);
     rd_kafka_topic_partition_list_destroy(l.ends);
     rd_kafka_topic_partition_list_destroy(l.read_to);
+    rd_kafka_topic_partition_list_destroy(l.from_done);
+    if (l.at_start)
+        rd_kafka_topic_partition_list_destroy(l.at_start);
     raw_drop(&l, 0);
     ecom_workers_free(l.workers);
     free(l.raw);

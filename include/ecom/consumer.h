@@ -53,7 +53,9 @@ typedef struct ecom_stage {
     /* Optional: where to start reading the given partitions, for a stage that keeps its own
      * positions in its store. Called on every assignment and rewind with the offsets the loop
      * chose (--from, or RD_KAFKA_OFFSET_INVALID for the group's committed offset); the stage
-     * overwrites what it knows better. Returns -1 when it cannot tell (stop requested). */
+     * overwrites what it knows better. With until_end, also asked about partitions other
+     * members hold, to tell whether they reached their end. Returns -1 when it cannot tell
+     * (stop requested). */
     int (*positions)(void *ctx, rd_kafka_topic_partition_list_t *parts, ecom_error *err);
     /* Optional: told of each message the loop sent to the dead-letter topic instead of `add`. */
     void (*dead_letter)(void *ctx, const rd_kafka_message_t *m);
@@ -70,7 +72,8 @@ typedef struct ecom_consume_opts {
     int batch_max;       /* messages per batch */
     int batch_ms;        /* the longest a batch stays open */
     const char *from;    /* NULL: committed offsets; "earliest"; or an ISO-8601 time */
-    bool until_end;      /* return once every partition reached its end offset at start */
+    bool until_end;      /* return once every partition of the topics reached its end offset
+                          * at start: read here, or stored by the member that holds it */
     const char *service; /* for log lines: "sink mongo" */
     /* Static group membership (group.instance.id), or NULL: a restarted member with the same id
      * takes its partitions back at once instead of waiting for the old session to expire. Only

@@ -9,6 +9,7 @@ ref=$(unique_name crash_ref)
 hit=$(unique_name crash_hit)
 tmp="$ECOM_TEST_TMP/crash"
 mkdir -p "$tmp"
+rm -f "$tmp"/*.log
 "$ECOM_BIN" init --topic-prefix "$prefix"
 "$ECOM_BIN" generate --seed 31 --scale 0.01 --end 2025-06-01 --topic-prefix "$prefix"
 
@@ -29,25 +30,32 @@ wait_ok $h "$tmp/ref-hbase.log" "reference sink hbase"
 
 # the same, killed hard twice along the way, then run to the end
 kills=0
+# kill_9 PID WHAT: SIGKILL, counted only when it hit the running sink (status 137), not one
+# that had already finished by itself
+kill_9() {
+  local status=0
+  kill -9 "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || status=$?
+  if [ "$status" -eq 137 ]; then kills=$((kills + 1)); else echo "note: $2 had already ended ($status)"; fi
+}
 transactions_in() { "$STORE_CENSUS" --no-hbase --mongo-db "$hit" | json_get /dev/stdin "d['mongo']['transactions']['count']"; }
 seen=0
 for round in 1 2; do # each time, kill as soon as more transactions were written than before
-  sink mongo "$hit" --batch-size 200 --until-end 2>>"$tmp/hit-mongo.log" & m=$!
+  # small batches, each written and committed on its own, keep the run long enough to kill
+  sink mongo "$hit" --batch-size 20 --until-end 2>>"$tmp/hit-mongo.log" & m=$!
   for _ in $(seq 200); do
     n=$(transactions_in)
     [ "$n" -gt "$seen" ] && break
     sleep 0.05
   done
-  if kill -9 $m 2>/dev/null; then kills=$((kills + 1)); fi
-  wait $m 2>/dev/null || true
+  kill_9 $m "sink mongo round $round"
   seen=$(transactions_in)
   echo "ok: sink mongo killed with $seen transactions written"
 done
 for delay in 4 9; do
   sink hbase "$hit" --until-end 2>>"$tmp/hit-hbase.log" & h=$!
   sleep "$delay"
-  if kill -9 $h 2>/dev/null; then kills=$((kills + 1)); fi
-  wait $h 2>/dev/null || true
+  kill_9 $h "sink hbase after $delay s"
 done
 echo "ok: $kills sink processes killed with SIGKILL mid-run"
 [ "$kills" -ge 3 ] || fail "the sinks finished before they could be killed; the test proves nothing"
