@@ -67,7 +67,8 @@ typedef struct loop {
     rd_kafka_topic_partition_list_t *from_done; /* partitions --from was applied to */
     rd_kafka_topic_partition_list_t *ends;      /* until_end: every partition's end at start */
     rd_kafka_topic_partition_list_t *read_to;   /* next offset to read per partition */
-    rd_kafka_topic_partition_list_t *at_start;  /* --from + until_end: the group's commits then */
+    rd_kafka_topic_partition_list_t *at_start;  /* --from + until_end: the group's commits then,
+                                                 * for a stage without positions */
     char run_id[96];                            /* commit metadata: which run committed */
     double others_checked;                      /* last look at partitions held elsewhere */
     bool waiting_logged;
@@ -162,33 +163,27 @@ int ecom_kind_of_topic(const ecom_config *cfg, const char *topic)
 /* `ends` keeps the end offset every partition of the topics had at start; `read_to` how far this
  * process has read each. Kept apart so a rewind below an end makes that partition unfinished
  * again. */
-static int ends_init(loop *l, rd_kafka_t *rk, const rd_kafka_metadata_t *md, ecom_error *err)
+static int ends_add_topic(loop *l, rd_kafka_t *rk, const rd_kafka_metadata_topic_t *topic,
+                          ecom_error *err)
 {
-    for (int t = 0; t < md->topic_cnt; t++) {
-        const rd_kafka_metadata_topic_t *topic = &md->topics[t];
-        if (topic->err)
-            continue;
-        for (int i = 0; i < l->opts->n_kinds; i++) {
-            char name[256];
-            ecom_topic_name(l->cfg, ecom_kind_topic(l->opts->kinds[i]), name, sizeof name);
-            if (strcmp(name, topic->topic) != 0)
-                continue;
-            for (int p = 0; p < topic->partition_cnt; p++) {
-                int32_t partition = topic->partitions[p].id;
-                int64_t lo = 0, hi = 0;
-                rd_kafka_resp_err_t e =
-                    rd_kafka_query_watermark_offsets(rk, name, partition, &lo, &hi, 30000);
-                if (e)
-                    return ecom_fail(err, "cannot read the end offset of %s [%d]: %s", name,
-                                     (int)partition, rd_kafka_err2str(e));
-                rd_kafka_topic_partition_list_add(l->ends, name, partition)->offset =
-                    hi <= lo ? END_EMPTY : hi;
-            }
-        }
+    for (int p = 0; p < topic->partition_cnt; p++) {
+        int32_t partition = topic->partitions[p].id;
+        int64_t lo = 0, hi = 0;
+        rd_kafka_resp_err_t e =
+            rd_kafka_query_watermark_offsets(rk, topic->topic, partition, &lo, &hi, 30000);
+        if (e)
+            return ecom_fail(err, "cannot read the end offset of %s [%d]: %s", topic->topic,
+                             (int)partition, rd_kafka_err2str(e));
+        rd_kafka_topic_partition_list_add(l->ends, topic->topic, partition)->offset =
+            hi <= lo ? END_EMPTY : hi;
     }
-    if (!l->opts->from)
-        return 0;
-    /* what the group had committed before this run: those commits say nothing of a replay */
+    return 0;
+}
+
+/* --from with a stage that keeps no positions: what the group had committed before this run.
+ * Those commits say nothing of the replay. */
+static int ends_note_commits_at_start(loop *l, rd_kafka_t *rk, ecom_error *err)
+{
     l->at_start = rd_kafka_topic_partition_list_copy(l->ends);
     rd_kafka_resp_err_t e = rd_kafka_committed(rk, l->at_start, 30000);
     if (e)
@@ -233,9 +228,8 @@ static bool others_finished(loop *l, rd_kafka_topic_partition_list_t *others)
         if (p->err || p->offset < end->offset)
             return false;
         const rd_kafka_topic_partition_t *before =
-            l->at_start && !l->stage->positions
-                ? rd_kafka_topic_partition_list_find(l->at_start, p->topic, p->partition)
-                : NULL;
+            l->at_start ? rd_kafka_topic_partition_list_find(l->at_start, p->topic, p->partition)
+                        : NULL;
         if (before && before->offset == p->offset && same_metadata(before, p))
             return false; /* committed before this replay began, not by it */
     }
@@ -246,42 +240,37 @@ static bool ends_all_reached(loop *l)
 {
     if (!l->assigned_once)
         return false;
-    rd_kafka_topic_partition_list_t *assigned = NULL;
-    if (rd_kafka_assignment(l->rk, &assigned) || !assigned)
-        return false;
-    rd_kafka_topic_partition_list_t *others = rd_kafka_topic_partition_list_new(l->ends->cnt);
-    bool reached = true;
-    for (int i = 0; i < l->ends->cnt && reached; i++) {
+    rd_kafka_topic_partition_list_t *unread = rd_kafka_topic_partition_list_new(l->ends->cnt);
+    for (int i = 0; i < l->ends->cnt; i++) {
         const rd_kafka_topic_partition_t *end = &l->ends->elems[i];
-        if (end->offset == END_EMPTY)
-            continue;
         const rd_kafka_topic_partition_t *r =
             rd_kafka_topic_partition_list_find(l->read_to, end->topic, end->partition);
-        if (r && r->offset >= end->offset)
-            continue;
-        if (rd_kafka_topic_partition_list_find(assigned, end->topic, end->partition))
-            reached = false; /* still being read here */
-        else
-            rd_kafka_topic_partition_list_add(others, end->topic, end->partition);
+        if (end->offset != END_EMPTY && (!r || r->offset < end->offset))
+            rd_kafka_topic_partition_list_add(unread, end->topic, end->partition);
     }
-    if (reached && others->cnt) {
+    bool reached = unread->cnt == 0;
+    rd_kafka_topic_partition_list_t *assigned = NULL;
+    if (!reached && rd_kafka_assignment(l->rk, &assigned) == 0 && assigned) {
+        bool here = false; /* an unread partition is still being read here */
+        for (int i = 0; i < unread->cnt && !here; i++)
+            here = rd_kafka_topic_partition_list_find(assigned, unread->elems[i].topic,
+                                                      unread->elems[i].partition) != NULL;
         double now = ecom_monotonic();
-        reached = false;
-        if (now - l->others_checked >= 1.0) {
+        if (!here && now - l->others_checked >= 1.0) {
             l->others_checked = now;
-            reached = others_finished(l, others);
+            reached = others_finished(l, unread);
             if (!reached && !l->waiting_logged) {
                 l->waiting_logged = true;
                 ecom_log(ECOM_INFO,
                          "every partition held here is read; waiting for the others to reach "
                          "their end (held by another member, or by one that died until its "
                          "session expires)",
-                         "service=\"%s\" partitions=%d", l->opts->service, others->cnt);
+                         "service=\"%s\" partitions=%d", l->opts->service, unread->cnt);
             }
         }
+        rd_kafka_topic_partition_list_destroy(assigned);
     }
-    rd_kafka_topic_partition_list_destroy(others);
-    rd_kafka_topic_partition_list_destroy(assigned);
+    rd_kafka_topic_partition_list_destroy(unread);
     return reached;
 }
 
@@ -689,18 +678,21 @@ static int check_topics(loop *l, rd_kafka_t *rk, ecom_error *err)
     int rc = 0;
     for (int i = 0; i < l->opts->n_kinds && rc == 0; i++) {
         char name[256];
-        bool found = false;
+        const rd_kafka_metadata_topic_t *found = NULL;
         ecom_topic_name(l->cfg, ecom_kind_topic(l->opts->kinds[i]), name, sizeof name);
         for (int t = 0; t < md->topic_cnt && !found; t++)
-            found = strcmp(md->topics[t].topic, name) == 0 && md->topics[t].err == 0;
+            if (strcmp(md->topics[t].topic, name) == 0 && md->topics[t].err == 0)
+                found = &md->topics[t];
         if (!found)
             rc = ecom_fail(err,
                            "topic %s does not exist; create the topics with `ecom init` "
                            "(and check --topic-prefix)",
                            name);
+        else if (l->opts->until_end)
+            rc = ends_add_topic(l, rk, found, err);
     }
-    if (rc == 0 && l->opts->until_end)
-        rc = ends_init(l, rk, md, err);
+    if (rc == 0 && l->opts->until_end && l->opts->from && !l->stage->positions)
+        rc = ends_note_commits_at_start(l, rk, err);
     rd_kafka_metadata_destroy(md);
     return rc;
 }
