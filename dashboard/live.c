@@ -3,8 +3,13 @@
  *
  * State shared by the threads sits behind one mutex: the published JSON (never modified once
  * published; readers take a reference), its version, the "a change was announced" flag and the
- * health of the last refresh. The subscriber blocks in Redis with no timeout; stopping closes its
- * socket from outside to wake it.
+ * health of the last refresh, and the last pipeline sample. The subscriber blocks in Redis with no
+ * timeout; stopping closes its socket from outside to wake it.
+ *
+ * Kafka's pipeline figures are sampled on a thread of their own: a sample can take seconds while
+ * the broker is slow (its group coordinators still loading, say), and the counters' updates must
+ * not wait for it. A figure that cannot be read is published as unknown, never as a stale or
+ * made-up number.
  */
 #include "live.h"
 
@@ -29,9 +34,9 @@ struct live {
     const char *prefix;
     ecom_redis *reader;     /* snapshot reads, refresher thread only */
     ecom_redis *subscriber; /* pub/sub, subscriber thread only */
-    ecom_pipeline *pipeline;
-    pthread_t refresher_id, subscriber_id;
-    bool refresher_started, subscriber_started;
+    ecom_pipeline *pipeline; /* sampler thread only */
+    pthread_t refresher_id, subscriber_id, sampler_id;
+    bool refresher_started, subscriber_started, sampler_started;
 
     pthread_mutex_t lock;
     pthread_cond_t changed;  /* a new version was published, or stopping */
@@ -44,6 +49,8 @@ struct live {
     bool redis_ok, kafka_ok;
     char health_error[ECOM_ERROR_MAX + 64];
     int subscriber_fd; /* -1 while not connected */
+    json_t *sample;    /* the last pipeline sample, NULL when it failed */
+    char kafka_error[ECOM_ERROR_MAX + 16]; /* why there is no sample; empty when there is */
 };
 
 bool live_stopping(live *l)
@@ -181,28 +188,17 @@ static void refresh(live *l, json_t *sample, const char *kafka_error)
 static void *refresher_main(void *arg)
 {
     live *l = arg;
-    json_t *sample = NULL;
-    char kafka_error[ECOM_ERROR_MAX + 16] = "not sampled yet";
-    double last_sample = -1e9;
     for (;;) {
-        double now = ecom_monotonic();
-        if (now - last_sample >= LIVE_PIPELINE_MS / 1000.0) {
-            ecom_error err;
-            json_t *fresh = NULL;
-            if (ecom_pipeline_sample(l->pipeline, &fresh, &err) == 0) {
-                json_decref(sample);
-                sample = fresh;
-                kafka_error[0] = '\0';
-            } else {
-                snprintf(kafka_error, sizeof kafka_error, "Kafka: %s", err.msg);
-            }
-            last_sample = now;
-        }
-        refresh(l, kafka_error[0] ? NULL : sample, kafka_error[0] ? kafka_error : NULL);
-        /* wait for a notice, or the next pipeline sample, or the stop */
-        double next_sample = last_sample + LIVE_PIPELINE_MS / 1000.0;
         pthread_mutex_lock(&l->lock);
-        while (!l->stop && !l->notice && ecom_monotonic() < next_sample) {
+        json_t *sample = json_incref(l->sample);
+        char kafka_error[sizeof l->kafka_error];
+        memcpy(kafka_error, l->kafka_error, sizeof kafka_error);
+        pthread_mutex_unlock(&l->lock);
+        refresh(l, kafka_error[0] ? NULL : sample, kafka_error[0] ? kafka_error : NULL);
+        json_decref(sample);
+        /* wait for a notice (a change in Redis, a new pipeline sample) or the stop */
+        pthread_mutex_lock(&l->lock);
+        while (!l->stop && !l->notice) {
             struct timespec until = deadline_in(100);
             pthread_cond_timedwait(&l->announce, &l->lock, &until);
         }
@@ -213,7 +209,33 @@ static void *refresher_main(void *arg)
             break;
         ecom_sleep_ms(LIVE_MIN_INTERVAL_MS); /* notices in a burst make one refresh */
     }
-    json_decref(sample);
+    return NULL;
+}
+
+/* ---- pipeline sampler ----------------------------------------------------------------------- */
+
+static void *sampler_main(void *arg)
+{
+    live *l = arg;
+    while (!live_stopping(l)) {
+        double started = ecom_monotonic();
+        ecom_error err;
+        json_t *fresh = NULL;
+        bool ok = ecom_pipeline_sample(l->pipeline, &fresh, &err) == 0;
+        pthread_mutex_lock(&l->lock);
+        json_decref(l->sample);
+        l->sample = ok ? fresh : NULL;
+        if (ok)
+            l->kafka_error[0] = '\0';
+        else
+            snprintf(l->kafka_error, sizeof l->kafka_error, "Kafka: %s", err.msg);
+        l->notice = true;
+        pthread_cond_signal(&l->announce);
+        pthread_mutex_unlock(&l->lock);
+        int rest = LIVE_PIPELINE_MS - (int)((ecom_monotonic() - started) * 1000);
+        if (rest > 0)
+            sleep_unless_stopping(l, rest);
+    }
     return NULL;
 }
 
@@ -226,6 +248,7 @@ live *live_start(const ecom_config *cfg, const char *groups, ecom_error *err)
     l->prefix = ecom_config_redis_prefix(cfg);
     l->subscriber_fd = -1;
     snprintf(l->why, sizeof l->why, "starting");
+    snprintf(l->kafka_error, sizeof l->kafka_error, "Kafka: not sampled yet");
     pthread_mutex_init(&l->lock, NULL);
     pthread_cond_init(&l->changed, NULL);
     pthread_cond_init(&l->announce, NULL);
@@ -238,7 +261,8 @@ live *live_start(const ecom_config *cfg, const char *groups, ecom_error *err)
     }
     l->subscriber_started = pthread_create(&l->subscriber_id, NULL, subscriber_main, l) == 0;
     l->refresher_started = pthread_create(&l->refresher_id, NULL, refresher_main, l) == 0;
-    if (!l->subscriber_started || !l->refresher_started) {
+    l->sampler_started = pthread_create(&l->sampler_id, NULL, sampler_main, l) == 0;
+    if (!l->subscriber_started || !l->refresher_started || !l->sampler_started) {
         ecom_fail(err, "cannot start the dashboard's threads");
         live_stop(l);
         return NULL;
@@ -266,6 +290,9 @@ void live_stop(live *l)
         pthread_join(l->subscriber_id, NULL);
     if (l->refresher_started)
         pthread_join(l->refresher_id, NULL);
+    if (l->sampler_started)
+        pthread_join(l->sampler_id, NULL);
+    json_decref(l->sample);
     ecom_redis_free(l->reader);
     ecom_redis_free(l->subscriber);
     ecom_pipeline_free(l->pipeline);

@@ -1,10 +1,10 @@
 /*
- * live.h - the dashboard's current metrics, kept fresh by two threads.
+ * live.h - the dashboard's current metrics, kept fresh by three threads.
  *
- * One thread subscribes to the aggregator's change notices (Redis pub/sub, counters.h); another
- * re-reads the snapshot when a notice arrived (at most every LIVE_MIN_INTERVAL_MS) and samples
- * Kafka's pipeline figures every LIVE_PIPELINE_MS, merges both into the JSON of
- * /api/metrics.json and publishes it as a new version when it changed. HTTP threads read the
+ * One thread subscribes to the aggregator's change notices (Redis pub/sub, counters.h); one
+ * samples Kafka's pipeline figures every LIVE_PIPELINE_MS; a third re-reads the snapshot when a
+ * notice or a new sample arrived (at most every LIVE_MIN_INTERVAL_MS), merges both into the JSON
+ * of /api/metrics.json and publishes it as a new version when it changed. HTTP threads read the
  * latest version, or wait for a newer one (server-sent events).
  */
 #ifndef ECOM_DASHBOARD_LIVE_H

@@ -7,6 +7,7 @@
  * error text, then hands the record to ecom_validate() for the cross-field rules.
  */
 #include "ecom/codec.h"
+#include "ecom/escape.h"
 #include "ecom/jsonw.h"
 
 #include <pthread.h>
@@ -446,8 +447,10 @@ static int page_view_from_json(const json_t *o, ecom_page_view *pv, ecom_error *
     char page[ECOM_WORD_MAX];
     TRY(get_i32(o, "", "seq", 1, 100000, &pv->seq, err));
     TRY(get_str(o, "", "page_type", true, page, sizeof page, err));
+    char shown[ECOM_SHOW_MAX];
     if (ecom_page_type_from_name(page, &pv->page_type))
-        return ecom_fail(err, "field 'page_type': unknown page type '%s'", page);
+        return ecom_fail(err, "field 'page_type': unknown page type '%s'",
+                         ecom_show(shown, page, ECOM_SHOW_LIMIT));
     TRY(get_str(o, "", "product_id", false, pv->product_id, sizeof pv->product_id, err));
     TRY(get_str(o, "", "category_id", false, pv->category_id, sizeof pv->category_id, err));
     TRY(get_i32(o, "", "view_duration", 0, 86400, &pv->view_duration, err));
@@ -460,9 +463,10 @@ static int session_end_from_json(const json_t *o, ecom_session_end *e, ecom_erro
     const json_t *viewed, *cart;
     TRY(get_i32(o, "", "duration_seconds", 0, 7 * 86400, &e->duration_seconds, err));
     TRY(get_str(o, "", "conversion_status", true, status, sizeof status, err));
+    char shown[ECOM_SHOW_MAX];
     if (ecom_conversion_from_name(status, &e->conversion_status))
         return ecom_fail(err, "field 'conversion_status': '%s' is not converted|abandoned|browsed",
-                         status);
+                         ecom_show(shown, status, ECOM_SHOW_LIMIT));
     TRY(get_str(o, "", "transaction_id", false, e->transaction_id, sizeof e->transaction_id, err));
     TRY(get_array(o, "", "viewed_products", ECOM_MAX_VIEWED, &viewed, err));
     e->n_viewed = (int)json_array_size(viewed);
@@ -486,11 +490,13 @@ static int session_end_from_json(const json_t *o, ecom_session_end *e, ecom_erro
                              ECOM_ID_MAX - 1);
         strcpy(line->product_id, key);
         if (!json_is_integer(q))
-            return ecom_fail(err, "field 'cart_contents.%s': must be an integer", key);
+            return ecom_fail(err, "field 'cart_contents.%s': must be an integer",
+                             ecom_show(shown, key, ECOM_SHOW_LIMIT));
         json_int_t qv = json_integer_value(q);
         if (qv < 1 || qv > ECOM_MAX_QUANTITY)
-            return ecom_fail(err, "field 'cart_contents.%s': must be 1..%d, got %lld", key,
-                             ECOM_MAX_QUANTITY, (long long)qv);
+            return ecom_fail(err, "field 'cart_contents.%s': must be 1..%d, got %lld",
+                             ecom_show(shown, key, ECOM_SHOW_LIMIT), ECOM_MAX_QUANTITY,
+                             (long long)qv);
         line->quantity = (int32_t)qv;
     }
     return 0;
@@ -498,11 +504,12 @@ static int session_end_from_json(const json_t *o, ecom_session_end *e, ecom_erro
 
 static int event_from_json(const json_t *o, ecom_session_event *ev, ecom_error *err)
 {
-    char type[ECOM_WORD_MAX];
+    char type[ECOM_WORD_MAX], shown[ECOM_SHOW_MAX];
     TRY(get_str(o, "", "event_id", true, ev->event_id, sizeof ev->event_id, err));
     TRY(get_str(o, "", "type", true, type, sizeof type, err));
     if (ecom_event_type_from_name(type, &ev->type))
-        return ecom_fail(err, "field 'type': unknown event type '%s'", type);
+        return ecom_fail(err, "field 'type': unknown event type '%s'",
+                         ecom_show(shown, type, ECOM_SHOW_LIMIT));
     TRY(get_str(o, "", "session_id", true, ev->session_id, sizeof ev->session_id, err));
     TRY(get_str(o, "", "user_id", true, ev->user_id, sizeof ev->user_id, err));
     TRY(get_time(o, "", "ts", &ev->ts, err));
@@ -521,7 +528,8 @@ static int event_from_json(const json_t *o, ecom_session_event *ev, ecom_error *
     case ECOM_EV_SESSION_END:
         return session_end_from_json(o, &ev->u.end, err);
     }
-    return ecom_fail(err, "field 'type': unknown event type '%s'", type);
+    return ecom_fail(err, "field 'type': unknown event type '%s'",
+                     ecom_show(shown, type, ECOM_SHOW_LIMIT));
 }
 
 int ecom_record_from_json(ecom_kind kind, const json_t *obj, ecom_record *out, ecom_error *err)
@@ -562,8 +570,12 @@ int ecom_record_from_json(ecom_kind kind, const json_t *obj, ecom_record *out, e
  * jansson allocates every node and string of a parse tree separately; for a message decoded and
  * dropped at once that is most of the cost of decoding. While a thread decodes, its allocations
  * come from a buffer on its own stack (a bump pointer, nothing freed one by one), and anything
- * bigger than the buffer, or made outside a decode, from malloc as usual. */
+ * bigger than the buffer, or made outside a decode, from malloc as usual.
+ *
+ * ECOM_NO_DECODE_ARENA (set by fuzz builds) leaves every allocation to malloc, so that
+ * AddressSanitizer sees each node jansson makes, uses and frees. */
 
+#ifndef ECOM_NO_DECODE_ARENA
 #define ARENA_BYTES 32768
 
 typedef struct arena {
@@ -598,29 +610,44 @@ static void install_allocator(void)
     json_set_alloc_funcs(arena_malloc, arena_free);
 }
 
+#endif
+
+/* Parses and checks one message (its parse tree in the caller's arena, if any). */
+static int parse_and_check(ecom_kind kind, const char *data, size_t len, ecom_record *out,
+                           ecom_error *err)
+{
+    json_error_t jerr;
+    json_t *obj = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!obj) {
+        /* jansson quotes the bytes near the error: kept printable, as the error travels on */
+        char near[4 * sizeof jerr.text];
+        ecom_escape_append(near, sizeof near, 0, jerr.text, strlen(jerr.text), NULL);
+        return ecom_fail(err, "not valid JSON at line %d column %d: %s", jerr.line, jerr.column,
+                         near);
+    }
+    int rc = ecom_record_from_json(kind, obj, out, err);
+    json_decref(obj);
+    return rc;
+}
+
 int ecom_record_decode(ecom_kind kind, const char *data, size_t len, ecom_record *out,
                        ecom_error *err)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, install_allocator);
     if (len > ECOM_MAX_MESSAGE)
         return ecom_fail(err, "message is %zu bytes, over the %d byte limit", len,
                          ECOM_MAX_MESSAGE);
     if (len == 0)
         return ecom_fail(err, "message is empty");
+#ifdef ECOM_NO_DECODE_ARENA
+    return parse_and_check(kind, data, len, out, err);
+#else
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, install_allocator);
     _Alignas(16) char buffer[ARENA_BYTES];
     arena a = {buffer, 0};
     decode_arena = &a;
-    json_error_t jerr;
-    json_t *obj = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
-    int rc;
-    if (!obj) {
-        rc = ecom_fail(err, "not valid JSON at line %d column %d: %s", jerr.line, jerr.column,
-                       jerr.text);
-    } else {
-        rc = ecom_record_from_json(kind, obj, out, err);
-        json_decref(obj);
-    }
+    int rc = parse_and_check(kind, data, len, out, err);
     decode_arena = NULL;
     return rc;
+#endif
 }

@@ -29,17 +29,27 @@
  * answer a flush with "rewind": the store moved on without this batch, so the batch is dropped
  * and every partition seeks to the store's position again. Kafka commits then only serve lag
  * monitoring for such a stage.
+ *
+ * A stage that writes while the loop consumes (consumer.h) gets its closed batch handed to the
+ * writer thread with the batch's offsets set aside; the loop opens the next batch and goes on
+ * polling and decoding. The hand-off of the next batch first settles the one in flight: its
+ * result is taken, a failure retried here as any batch is (partitions paused), its dead letters
+ * acknowledged and its offsets committed. So commits stay in batch order, never ahead of a
+ * write, and memory holds at most two batches.
  */
 #include "ecom/consumer.h"
 
+#include <assert.h>
 #include <stddef.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "ecom/background.h"
 #include "ecom/buf.h"
 #include "ecom/codec.h"
+#include "ecom/escape.h"
 #include "ecom/kafka.h"
 #include "ecom/log.h"
 #include "ecom/retry.h"
@@ -49,6 +59,18 @@
 #define PROGRESS_EVERY_S 10.0
 #define END_EMPTY (-1000) /* an `ends` entry of a partition that was empty at start */
 #define DECODE_CHUNK 1024 /* polled messages decoded together on the workers */
+#define POLL_MS 100       /* the longest a poll waits for a message */
+#define POLL_WRITING_MS 5 /* ... while a batch is being written: its end is noticed soon */
+
+/* A closed batch of a stage that writes while the loop consumes: on the writer thread, or
+ * written there and not settled yet. */
+typedef struct handoff {
+    void *batch;                              /* detached from the stage; NULL when none */
+    rd_kafka_topic_partition_list_t *offsets; /* committed once the batch is written */
+    int msgs;
+    int64_t records;
+    bool on_writer; /* the writer thread's attempt has not been waited for */
+} handoff;
 
 typedef struct loop {
     const ecom_config *cfg;
@@ -73,7 +95,9 @@ typedef struct loop {
     double others_checked;                      /* last look at partitions held elsewhere */
     bool waiting_logged;
     bool assigned_once;
-    bool rewind; /* the stage asked to drop the open batch and re-seek */
+    bool rewind;             /* the stage asked to drop the open batch and re-seek */
+    ecom_background *writer; /* a stage that writes while the loop consumes: its thread */
+    handoff handoff;
     /* polled messages not handled yet, decoded together on the workers */
     ecom_workers *workers;
     rd_kafka_message_t **raw;
@@ -284,13 +308,18 @@ static void batch_clear(loop *l)
     l->batch_records = 0;
 }
 
-/* One attempt to make the open batch durable: the store, then the dead letters. Returns 0,
- * -1 (retry) or ECOM_STAGE_REWIND. */
-static int batch_write(loop *l, ecom_error *err)
+/* Drops the open batch unwritten, in whichever way the stage holds it. */
+static void stage_reset(loop *l)
 {
-    int rc = l->stage->flush(l->stage->ctx, l->pending, err);
-    if (rc)
-        return rc < 0 ? -1 : rc;
+    if (l->writer)
+        l->stage->release(l->stage->ctx, l->stage->detach(l->stage->ctx));
+    else
+        l->stage->reset(l->stage->ctx);
+}
+
+/* Waits until every dead letter sent so far is acknowledged by Kafka. */
+static int dead_letters_delivered(loop *l, ecom_error *err)
+{
     if (l->dlq.rk && l->dlq.sent > l->dlq.delivered + l->dlq.failed)
         return ecom_producer_flush(&l->dlq, 30000, err);
     if (l->dlq.failed)
@@ -298,11 +327,21 @@ static int batch_write(loop *l, ecom_error *err)
     return 0;
 }
 
-static int batch_commit(loop *l)
+/* One attempt to make the open batch durable: the store, then the dead letters. Returns 0,
+ * -1 (retry) or ECOM_STAGE_REWIND. */
+static int batch_write(loop *l, ecom_error *err)
 {
-    if (l->pending->cnt == 0)
+    int rc = l->stage->flush(l->stage->ctx, l->pending, err);
+    if (rc)
+        return rc < 0 ? -1 : rc;
+    return dead_letters_delivered(l, err);
+}
+
+static int offsets_commit(loop *l, const rd_kafka_topic_partition_list_t *offsets)
+{
+    if (offsets->cnt == 0)
         return 0;
-    rd_kafka_resp_err_t e = rd_kafka_commit(l->rk, l->pending, 0);
+    rd_kafka_resp_err_t e = rd_kafka_commit(l->rk, offsets, 0);
     if (e) {
         /* The batch is written; a failed commit only means it will be re-delivered (and
          * re-written, harmlessly) after the rebalance that caused it. */
@@ -316,7 +355,7 @@ static int batch_commit(loop *l)
 /* The open batch is written: commit it and start the next. */
 static void batch_finish(loop *l)
 {
-    batch_commit(l);
+    offsets_commit(l, l->pending);
     l->stats->batches++;
     l->stats->stored += l->batch_records;
     batch_clear(l);
@@ -374,7 +413,7 @@ static int rewind_to_stage(loop *l)
     l->stats->rewinds++;
     ecom_log(ECOM_INFO, "store position moved; dropping the batch and re-reading from it",
              "service=\"%s\" batch=%d", l->opts->service, l->batch_msgs);
-    l->stage->reset(l->stage->ctx);
+    stage_reset(l);
     batch_clear(l); /* (raw_handle drops the rest of its chunk on seeing the rewind) */
     rd_kafka_topic_partition_list_t *assigned = NULL;
     if (rd_kafka_assignment(l->rk, &assigned) || !assigned)
@@ -405,17 +444,16 @@ static int rewind_to_stage(loop *l)
     return rc;
 }
 
-/* Writes and commits the open batch, retrying while the store is unavailable. Fails only when
- * asked to stop during an outage. */
-static int batch_close(loop *l)
+static int batch_hand_off(loop *l);
+
+/* Runs attempt until it succeeds, retrying while the store is unavailable; fails only when asked
+ * to stop during an outage, saying that `unwritten` messages were neither written nor
+ * committed. */
+static int retry_until_written(loop *l, int (*attempt)(void *arg, ecom_error *err), int unwritten)
 {
-    if (l->batch_msgs == 0)
-        return 0;
     ecom_error err;
-    ecom_retry retry = {.what = l->opts->service,
-                        .attempt = batch_write_attempt,
-                        .arg = l,
-                        .on_outage = batch_outage};
+    ecom_retry retry = {
+        .what = l->opts->service, .attempt = attempt, .arg = l, .on_outage = batch_outage};
     int rc = ecom_retry_run(&retry, &err);
     l->stats->retries += retry.failures;
     if (rc) {
@@ -423,14 +461,120 @@ static int batch_close(loop *l)
         ecom_fail(&l->failure,
                   "stopped while the store was unavailable; %d message(s) not written and not "
                   "committed, they will be read again on restart (%s)",
-                  l->batch_msgs, err.msg);
-        return -1;
+                  unwritten, err.msg);
     }
+    return rc ? -1 : 0;
+}
+
+/* Writes and commits the open batch, retrying while the store is unavailable; for a stage that
+ * writes while the loop consumes, hands it to the writer thread instead. Fails only when asked
+ * to stop during an outage. */
+static int batch_close(loop *l)
+{
+    if (l->batch_msgs == 0)
+        return 0;
+    if (l->writer)
+        return batch_hand_off(l);
+    if (retry_until_written(l, batch_write_attempt, l->batch_msgs))
+        return -1;
     if (l->failed)
         return -1;
     if (l->rewind)
         return rewind_to_stage(l);
     batch_finish(l);
+    return 0;
+}
+
+/* ---- writing while consuming ---------------------------------------------------------------- */
+
+/* The writer thread's job: one attempt at the batch handed over. */
+static int handoff_write_job(void *arg, ecom_error *err)
+{
+    loop *l = arg;
+    return l->stage->write(l->stage->ctx, l->handoff.batch, err);
+}
+
+/* One attempt to make the handed-over batch durable: first the writer thread's (waited for
+ * here), then, on a retry, one on this thread; then the dead letters. */
+static int handoff_attempt(void *arg, ecom_error *err)
+{
+    loop *l = arg;
+    handoff *h = &l->handoff;
+    int rc = h->on_writer ? ecom_background_wait(l->writer, err)
+                          : l->stage->write(l->stage->ctx, h->batch, err);
+    h->on_writer = false;
+    if (rc == ECOM_STAGE_FATAL) {
+        l->failed = true; /* retrying cannot help */
+        ecom_fail(&l->failure, "%s: %s", l->opts->service, err->msg);
+        return 0;
+    }
+    return rc ? -1 : dead_letters_delivered(l, err);
+}
+
+/* Gives the handed-over batch back to the stage, written or not, and forgets it. */
+static void handoff_release(loop *l)
+{
+    handoff *h = &l->handoff;
+    if (h->on_writer) {
+        ecom_error ignored;
+        ecom_background_wait(l->writer, &ignored);
+    }
+    l->stage->release(l->stage->ctx, h->batch);
+    rd_kafka_topic_partition_list_destroy(h->offsets);
+    memset(h, 0, sizeof *h);
+}
+
+/* The handed-over batch is written: commit it and count it. */
+static void handoff_finish(loop *l)
+{
+    offsets_commit(l, l->handoff.offsets);
+    l->stats->batches++;
+    l->stats->stored += l->handoff.records;
+    handoff_release(l);
+}
+
+/* Waits for the batch on the writer thread and commits it, retrying it here while the store is
+ * unavailable. Fails only when asked to stop during an outage (or on a fatal error). */
+static int handoff_settle(loop *l)
+{
+    if (!l->handoff.batch)
+        return 0;
+    if (retry_until_written(l, handoff_attempt, l->handoff.msgs + l->batch_msgs))
+        return -1;
+    if (l->failed)
+        return -1;
+    handoff_finish(l);
+    return 0;
+}
+
+/* Takes the result of the batch on the writer thread without retrying it (a rebalance lets go
+ * of its partitions): 0 when it is written and committed. */
+static int handoff_settle_once(loop *l, ecom_error *err)
+{
+    if (!l->handoff.batch)
+        return 0;
+    if (handoff_attempt(l, err) || l->failed)
+        return -1;
+    handoff_finish(l);
+    return 0;
+}
+
+/* Settles the batch in flight, then hands the open one to the writer thread and opens the
+ * next. */
+static int batch_hand_off(loop *l)
+{
+    if (handoff_settle(l))
+        return -1;
+    handoff *h = &l->handoff;
+    h->batch = l->stage->detach(l->stage->ctx);
+    h->offsets = l->pending;
+    h->msgs = l->batch_msgs;
+    h->records = l->batch_records;
+    h->on_writer = true;
+    l->pending = rd_kafka_topic_partition_list_new(16);
+    l->batch_msgs = 0;
+    l->batch_records = 0;
+    ecom_background_start(l->writer, handoff_write_job, l);
     return 0;
 }
 
@@ -453,7 +597,10 @@ static int dead_letter(loop *l, const rd_kafka_message_t *m, const char *reason)
     rd_kafka_header_add(headers, "consumer_group", -1, l->opts->group, -1);
     rd_kafka_header_add(headers, "source_partition", -1, partition, -1);
     rd_kafka_header_add(headers, "source_offset", -1, offset, -1);
-    rd_kafka_header_add(headers, "error", -1, reason, -1);
+    /* the reason quotes input escaped already; this keeps the header printable whatever it holds */
+    char printable[4 * ECOM_ERROR_MAX];
+    ecom_escape_append(printable, sizeof printable, 0, reason, strlen(reason), NULL);
+    rd_kafka_header_add(headers, "error", -1, printable, -1);
     if (ecom_producer_send_with_headers(&l->dlq, l->dlq_topic, m->key, m->key_len, m->payload,
                                         m->len, headers, &err)) {
         l->failed = true;
@@ -589,6 +736,51 @@ static void apply_from(loop *l, rd_kafka_topic_partition_list_t *parts)
     rd_kafka_topic_partition_list_destroy(fresh);
 }
 
+/* Partitions revoked: the open batch is written once, without retrying (their next owner
+ * re-reads what is not committed), and committed if that succeeded, else dropped. */
+static void revoked_flush(loop *l)
+{
+    ecom_error err;
+    int written = l->batch_msgs ? batch_write(l, &err) : -1;
+    if (written == ECOM_STAGE_REWIND)
+        ecom_fail(&err, "the store's position had moved on");
+    if (written == ECOM_STAGE_FATAL) {
+        l->failed = true;
+        l->failure = err;
+    }
+    if (written == 0) {
+        batch_finish(l);
+    } else if (l->batch_msgs) {
+        ecom_log(ECOM_WARN, "partitions revoked with an unwritten batch; it will be re-read",
+                 "error=\"%s\" batch=%d", err.msg, l->batch_msgs);
+        stage_reset(l);
+        batch_clear(l);
+    }
+}
+
+/* The same for a stage that writes while the loop consumes: the write in flight is waited for
+ * and committed if it succeeded, then the open batch is written once; after a failure neither
+ * it nor anything later is committed. */
+static void revoked_hand_off(loop *l)
+{
+    ecom_error err;
+    int written = handoff_settle_once(l, &err);
+    if (written == 0 && l->batch_msgs) {
+        batch_hand_off(l); /* nothing in flight now: starts at once */
+        written = handoff_settle_once(l, &err);
+    }
+    if (written == 0)
+        return;
+    ecom_log(ECOM_WARN, "partitions revoked with an unwritten batch; it will be re-read",
+             "error=\"%s\" batch=%d", err.msg, l->handoff.msgs + l->batch_msgs);
+    if (l->handoff.batch)
+        handoff_release(l);
+    if (l->batch_msgs) {
+        stage_reset(l);
+        batch_clear(l);
+    }
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -606,22 +798,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
     }
     /* revoked (or an error): finish what we hold if we can, then let go */
     raw_handle(l);
-    ecom_error err;
-    int written = l->batch_msgs ? batch_write(l, &err) : -1;
-    if (written == ECOM_STAGE_REWIND)
-        ecom_fail(&err, "the store's position had moved on");
-    if (written == ECOM_STAGE_FATAL) {
-        l->failed = true;
-        l->failure = err;
-    }
-    if (written == 0) {
-        batch_finish(l);
-    } else if (l->batch_msgs) {
-        ecom_log(ECOM_WARN, "partitions revoked with an unwritten batch; it will be re-read",
-                 "error=\"%s\" batch=%d", err.msg, l->batch_msgs);
-        l->stage->reset(l->stage->ctx);
-        batch_clear(l);
-    }
+    if (l->writer)
+        revoked_hand_off(l);
+    else
+        revoked_flush(l);
     ecom_log(ECOM_INFO, "partitions revoked", "service=\"%s\" count=%d", l->opts->service,
              parts->cnt);
     rd_kafka_assign(rk, NULL);
@@ -699,6 +879,12 @@ static int check_topics(loop *l, rd_kafka_t *rk, ecom_error *err)
 
 static rd_kafka_t *open_consumer(loop *l, ecom_error *err)
 {
+    /* what is fetched ahead; one fetch may overshoot it, so a fetch is at most half of it */
+    int queue_kb = l->opts->prefetch_kbytes > 0 ? l->opts->prefetch_kbytes : 262144;
+    long long fetch_bytes = (long long)queue_kb * 1024 / 2;
+    char queue[24], fetch[24];
+    snprintf(queue, sizeof queue, "%d", queue_kb);
+    snprintf(fetch, sizeof fetch, "%lld", fetch_bytes < 52428800 ? fetch_bytes : 52428800);
     const char *defaults[] = {
         "group.id",
         l->opts->group,
@@ -711,9 +897,9 @@ static rd_kafka_t *open_consumer(loop *l, ecom_error *err)
         "enable.partition.eof",
         l->opts->until_end ? "true" : "false",
         "fetch.max.bytes",
-        "52428800",
+        fetch,
         "queued.max.messages.kbytes",
-        "262144",
+        queue,
         /* a member that died is replaced after 10 s instead of librdkafka's 45 */
         "session.timeout.ms",
         "10000",
@@ -752,9 +938,55 @@ static rd_kafka_t *open_consumer(loop *l, ecom_error *err)
     return rk;
 }
 
+/* Whether to close the open batch now: it is full or old enough, or an --until-end run has
+ * read everything. While a batch is being written an old one keeps filling instead, and is
+ * handed over once the writer is free or it is full; an idle writer takes a batch as soon as it
+ * holds a decoded chunk, so a backfill's first write starts early and later batches grow to
+ * what the store takes while the loop consumes. */
+static bool batch_due(loop *l, bool got)
+{
+    if (l->batch_msgs == 0 || l->n_raw)
+        return false;
+    if (l->batch_msgs >= l->opts->batch_max)
+        return true;
+    if (l->handoff.batch && !ecom_background_finished(l->writer))
+        return false;
+    if (l->writer && l->batch_msgs >= l->chunk)
+        return true;
+    if (ecom_monotonic() - l->batch_started >= l->opts->batch_ms / 1000.0)
+        return true;
+    return l->opts->until_end && !got && ends_all_reached(l);
+}
+
+/* Messages waiting to be decoded: take what is ready. A batch being written: look again soon,
+ * to commit it and hand over the next once it is done. */
+static int poll_timeout(const loop *l)
+{
+    if (l->n_raw)
+        return 0;
+    return l->handoff.batch ? POLL_WRITING_MS : POLL_MS;
+}
+
+static void stage_idle(loop *l, bool got)
+{
+    if (got || l->batch_msgs || !l->stage->idle ||
+        ecom_monotonic() - l->last_idle < l->opts->batch_ms / 1000.0)
+        return;
+    l->last_idle = ecom_monotonic();
+    ecom_error err;
+    if (l->stage->idle(l->stage->ctx, &err)) {
+        l->failed = true;
+        ecom_fail(&l->failure, "%s: %s", l->opts->service, err.msg);
+    }
+}
+
 int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_stage *stage,
                  ecom_consume_stats *stats, ecom_error *err)
 {
+    /* a stage writes on the loop's thread (flush, reset) or while it consumes (detach, write,
+     * release) */
+    assert(stage->write ? stage->detach && stage->release && !stage->positions
+                        : stage->flush && stage->reset);
     loop l;
     memset(&l, 0, sizeof l);
     memset(stats, 0, sizeof *stats);
@@ -781,12 +1013,14 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
     l.records = ecom_xmalloc(sizeof *l.records * (size_t)l.chunk);
     l.errors = ecom_xmalloc(sizeof *l.errors * (size_t)l.chunk);
     l.decoded = ecom_xcalloc((size_t)l.chunk, sizeof *l.decoded);
+    if (stage->write)
+        l.writer = ecom_background_new();
     l.started = l.last_progress = ecom_monotonic();
     l.rk = open_consumer(&l, err);
     int rc = l.rk ? 0 : -1;
     while (rc == 0 && !l.failed && !ecom_stop_requested()) {
         /* collect what is ready, up to a chunk; decode the chunk once the queue is empty */
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(l.rk, l.n_raw ? 0 : 100);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(l.rk, poll_timeout(&l));
         bool got = m != NULL;
         if (m)
             l.raw[l.n_raw++] = m;
@@ -794,27 +1028,23 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
             raw_handle(&l);
         if (l.dlq.rk)
             ecom_producer_poll(&l.dlq);
-        if (l.batch_msgs && l.n_raw == 0 &&
-            (l.batch_msgs >= opts->batch_max ||
-             ecom_monotonic() - l.batch_started >= opts->batch_ms / 1000.0))
+        if (l.handoff.batch && ecom_background_finished(l.writer))
+            handoff_settle(&l); /* commit a written batch at once */
+        if (batch_due(&l, got))
             batch_close(&l);
         if (opts->until_end && l.batch_msgs == 0 && ends_all_reached(&l))
             break;
-        if (!got && l.batch_msgs == 0 && stage->idle &&
-            ecom_monotonic() - l.last_idle >= opts->batch_ms / 1000.0) {
-            l.last_idle = ecom_monotonic();
-            ecom_error idle_err;
-            if (stage->idle(stage->ctx, &idle_err)) {
-                l.failed = true;
-                ecom_fail(&l.failure, "%s: %s", opts->service, idle_err.msg);
-            }
-        }
+        stage_idle(&l, got);
         log_progress(&l, false);
     }
     if (rc == 0 && !l.failed)
         raw_handle(&l);
     if (rc == 0 && !l.failed)
         batch_close(&l); /* what was consumed before the stop is written and committed */
+    if (rc == 0 && !l.failed)
+        handoff_settle(&l);
+    if (l.handoff.batch)
+        handoff_release(&l); /* unwritten after a failure, and uncommitted */
     stats->seconds = ecom_monotonic() - l.started;
     if (l.rk) {
         log_progress(&l, true);
@@ -829,6 +1059,7 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
     if (l.at_start)
         rd_kafka_topic_partition_list_destroy(l.at_start);
     raw_drop(&l, 0);
+    ecom_background_free(l.writer);
     ecom_workers_free(l.workers);
     free(l.raw);
     free(l.records);

@@ -12,19 +12,27 @@
 #include <string.h>
 #include "ecom/log.h"
 #include "ecom/model.h"
+#include "ecom/redact.h"
 
 void ecom_topic_name(const ecom_config *cfg, const char *suffix, char *out, size_t out_size)
 {
     snprintf(out, out_size, "%s%s", cfg->topic_prefix ? cfg->topic_prefix : "", suffix);
 }
 
+/* Sets one property. librdkafka's refusal may quote the value; a secret's never shows. */
 static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, const char *origin,
                     ecom_error *err)
 {
     char errstr[512];
-    if (rd_kafka_conf_set(conf, key, value, errstr, sizeof errstr) != RD_KAFKA_CONF_OK)
+    if (rd_kafka_conf_set(conf, key, value, errstr, sizeof errstr) == RD_KAFKA_CONF_OK)
+        return 0;
+    if (!ecom_secret_name(key))
         return ecom_fail(err, "%s %s=%s: %s", origin, key, value, errstr);
-    return 0;
+    ecom_secrets secret = {0};
+    ecom_secrets_add_value(&secret, value, strlen(value));
+    ecom_secrets_redact(&secret, errstr, sizeof errstr);
+    ecom_secrets_free(&secret);
+    return ecom_fail(err, "%s %s=***: %s", origin, key, errstr);
 }
 
 static void log_kafka_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)

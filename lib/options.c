@@ -5,6 +5,10 @@
  * Precedence is default < environment < command line, applied per row. Values are validated as
  * they are stored (numbers, bounds, choices), and every message names where the bad value came
  * from (`--scale` or `ECOM_SCALE`) so the user knows what to fix.
+ *
+ * A --kafka-config file holds secrets (sasl.password, ssl.key.password, ...): its lines are read
+ * whole, however long, and an error about one names the file, the line number and at most the
+ * key, never a value or the text of the line.
  */
 #include "ecom/options.h"
 
@@ -14,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "ecom/escape.h"
 
 #define FIELD(cfg, opt, type) ((type *)((char *)(cfg) + (opt)->offset))
 
@@ -32,8 +37,8 @@ const ecom_option ecom_common_options[] = {
      "MongoDB connection string (credentials and TLS options go in it)"},
     {"mongo-db", 0, "ECOM_MONGO_DB", ECOM_OPT_STRING, "ecommerce_db", "NAME", NULL, 0, 0,
      offsetof(ecom_config, mongo_db), "MongoDB database"},
-    {"hbase", 0, "ECOM_HBASE", ECOM_OPT_STRING, "127.0.0.1:9090", "HOST:PORT", NULL, 0, 0,
-     offsetof(ecom_config, hbase), "HBase Thrift (v1) server"},
+    {"hbase", 0, "ECOM_HBASE", ECOM_OPT_STRING, "127.0.0.1:9091", "HOST:PORT", NULL, 0, 0,
+     offsetof(ecom_config, hbase), "HBase Thrift2 server"},
     {"hbase-table", 0, "ECOM_HBASE_TABLE", ECOM_OPT_STRING, "user_sessions", "NAME", NULL, 0, 0,
      offsetof(ecom_config, hbase_table), "HBase table of the sessions"},
     {"redis", 0, "ECOM_REDIS", ECOM_OPT_STRING, "redis://127.0.0.1:6379", "URL", NULL, 0, 0,
@@ -82,26 +87,49 @@ static char *trim(char *s)
     return s;
 }
 
+/* One line of a properties file (len bytes as read, NUL bytes included): a comment, a blank
+ * line or KEY=VALUE. */
+static int props_load_line(ecom_props *p, char *line, size_t len, const char *path, long lineno,
+                           ecom_error *err)
+{
+    bool has_nul = strlen(line) < len; /* the text after it would be dropped unseen */
+    char *s = trim(line);
+    if (*s == '#' || (*s == '\0' && !has_nul))
+        return 0;
+    char *eq = strchr(s, '=');
+    if (eq)
+        *eq = '\0';
+    char *key = trim(s);
+    if (has_nul && (!eq || !*key))
+        return ecom_fail(err, "%s:%ld: the line contains a NUL byte", path, lineno);
+    if (!eq)
+        return ecom_fail(err, "%s:%ld: expected KEY=VALUE, the line has no '='", path, lineno);
+    if (!*key)
+        return ecom_fail(err, "%s:%ld: expected KEY=VALUE, the line has no key before '='", path,
+                         lineno);
+    char shown[ECOM_SHOW_MAX];
+    if (has_nul)
+        return ecom_fail(err, "%s:%ld: key '%s': the line contains a NUL byte", path, lineno,
+                         ecom_show(shown, key, 64));
+    ecom_props_set(p, key, trim(eq + 1)); /* a later line wins, as in any .properties */
+    return 0;
+}
+
 int ecom_props_load_file(ecom_props *p, const char *path, ecom_error *err)
 {
     FILE *f = fopen(path, "r");
     if (!f)
         return ecom_fail(err, "cannot read Kafka config file '%s': %s", path, strerror(errno));
-    char line[4096];
-    int lineno = 0, rc = 0;
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        char *s = trim(line);
-        if (*s == '\0' || *s == '#')
-            continue;
-        char *eq = strchr(s, '=');
-        if (!eq) {
-            rc = ecom_fail(err, "%s:%d: expected KEY=VALUE, got '%.60s'", path, lineno, s);
-            break;
-        }
-        *eq = '\0';
-        ecom_props_set(p, trim(s), trim(eq + 1)); /* a later line wins, as in any .properties */
-    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long lineno = 0;
+    int rc = 0;
+    while (rc == 0 && (len = getline(&line, &cap, f)) >= 0)
+        rc = props_load_line(p, line, (size_t)len, path, ++lineno, err);
+    if (rc == 0 && ferror(f))
+        rc = ecom_fail(err, "cannot read Kafka config file '%s': %s", path, strerror(errno));
+    free(line);
     fclose(f);
     return rc;
 }

@@ -2,8 +2,18 @@
  * pipeline.c - the pipeline health sampler (see pipeline.h).
  *
  * Watermarks come from two ListOffsets requests per sample (earliest and latest of every
- * partition at once) and each group's committed offsets from one admin request per group, so a
- * sample costs a handful of round trips whatever the number of partitions.
+ * partition at once), so a sample costs a handful of round trips whatever the number of
+ * partitions.
+ *
+ * A group's committed offsets are read the way its own members read them: through a consumer
+ * handle of that group (group.id set, never subscribed, so it never joins or disturbs the
+ * group) and rd_kafka_committed(). Not through the admin API's ListConsumerGroupOffsets: in
+ * librdkafka 2.0.x (Debian bookworm's) an OffsetFetch answered with a coordinator error
+ * (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE: what a broker says while it is still loading
+ * its group coordinators, the first seconds of a fresh stack) makes the library's own main
+ * thread queue a coordinator query on the handle's consumer group, which an admin client does
+ * not have: a NULL dereference in thread rdk:main that kills the whole process. A consumer
+ * handle has that group, and the same answer only makes it look for the coordinator again.
  */
 #include "ecom/pipeline.h"
 
@@ -16,13 +26,20 @@
 #include "ecom/timeutil.h"
 
 #define REQUEST_TIMEOUT_MS 5000
+#define COMMITTED_TIMEOUT_MS 3000 /* per group: a group whose coordinator is not ready is unknown */
 #define N_TOPICS (ECOM_KIND_COUNT + 1) /* every record kind's topic and the dead letters */
+
+/* A watched group and the handle its committed offsets are read with. */
+typedef struct watched_group {
+    char *name;
+    rd_kafka_t *rk;
+} watched_group;
 
 struct ecom_pipeline {
     const ecom_config *cfg;
     rd_kafka_t *rk;
     char topics[N_TOPICS][256];
-    char **groups;
+    watched_group *groups;
     int n_groups;
     bool sampled;
     double last_at;
@@ -31,9 +48,22 @@ struct ecom_pipeline {
 
 static void free_groups(ecom_pipeline *p)
 {
-    for (int i = 0; i < p->n_groups; i++)
-        free(p->groups[i]);
+    for (int i = 0; i < p->n_groups; i++) {
+        if (p->groups[i].rk)
+            rd_kafka_destroy(p->groups[i].rk);
+        free(p->groups[i].name);
+    }
     free(p->groups);
+}
+
+/* A consumer handle of the group that only ever asks for its committed offsets. */
+static rd_kafka_t *group_reader(const ecom_config *cfg, const char *group, ecom_error *err)
+{
+    const char *defaults[] = {
+        "group.id", group, "enable.auto.commit", "false", "enable.auto.offset.store", "false",
+        NULL,
+    };
+    return ecom_kafka_new(RD_KAFKA_CONSUMER, ecom_kafka_conf(cfg, defaults, err), err);
 }
 
 void ecom_pipeline_free(ecom_pipeline *p)
@@ -57,11 +87,13 @@ ecom_pipeline *ecom_pipeline_new(const ecom_config *cfg, const char *groups, eco
     char *list = ecom_xstrdup(groups && *groups ? groups : ECOM_PIPELINE_GROUPS);
     for (char *save = NULL, *g = strtok_r(list, ",", &save); g; g = strtok_r(NULL, ",", &save)) {
         p->groups = ecom_xrealloc(p->groups, sizeof *p->groups * (size_t)(p->n_groups + 1));
-        p->groups[p->n_groups++] = ecom_xstrdup(g);
+        p->groups[p->n_groups++] = (watched_group){.name = ecom_xstrdup(g)};
     }
     free(list);
-    p->rk = ecom_kafka_admin_client(cfg, err);
-    if (!p->rk) {
+    bool ok = (p->rk = ecom_kafka_admin_client(cfg, err)) != NULL;
+    for (int i = 0; ok && i < p->n_groups; i++)
+        ok = (p->groups[i].rk = group_reader(cfg, p->groups[i].name, err)) != NULL;
+    if (!ok) {
         ecom_pipeline_free(p);
         return NULL;
     }
@@ -106,41 +138,19 @@ static rd_kafka_topic_partition_list_t *watermarks(ecom_pipeline *p,
 }
 
 /* The committed offsets of a group for the given partitions (INVALID where it has none). */
-static rd_kafka_topic_partition_list_t *committed(ecom_pipeline *p, const char *group,
+static rd_kafka_topic_partition_list_t *committed(const watched_group *g,
                                                   const rd_kafka_topic_partition_list_t *parts,
                                                   ecom_error *err)
 {
-    rd_kafka_queue_t *q = rd_kafka_queue_new(p->rk);
-    rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(group, parts);
-    rd_kafka_AdminOptions_t *opts =
-        rd_kafka_AdminOptions_new(p->rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
-    char errstr[256];
-    rd_kafka_AdminOptions_set_request_timeout(opts, REQUEST_TIMEOUT_MS, errstr, sizeof errstr);
-    rd_kafka_ListConsumerGroupOffsets(p->rk, &req, 1, opts, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, REQUEST_TIMEOUT_MS + 1000);
-    rd_kafka_topic_partition_list_t *out = NULL;
-    if (!ev) {
-        ecom_fail(err, "no answer for the offsets of group %s", group);
-    } else if (rd_kafka_event_error(ev)) {
-        ecom_fail(err, "offsets of group %s: %s", group, rd_kafka_event_error_string(ev));
-    } else {
-        const rd_kafka_ListConsumerGroupOffsets_result_t *res =
-            rd_kafka_event_ListConsumerGroupOffsets_result(ev);
-        size_t n = 0;
-        const rd_kafka_group_result_t **groups =
-            rd_kafka_ListConsumerGroupOffsets_result_groups(res, &n);
-        const rd_kafka_error_t *gerr = n ? rd_kafka_group_result_error(groups[0]) : NULL;
-        if (n == 1 && !gerr)
-            out = rd_kafka_topic_partition_list_copy(rd_kafka_group_result_partitions(groups[0]));
-        else
-            ecom_fail(err, "offsets of group %s: %s", group,
-                      gerr ? rd_kafka_error_string(gerr) : "no result");
+    rd_kafka_topic_partition_list_t *out = rd_kafka_topic_partition_list_copy(parts);
+    rd_kafka_resp_err_t e = rd_kafka_committed(g->rk, out, COMMITTED_TIMEOUT_MS);
+    for (int i = 0; !e && i < out->cnt; i++)
+        e = out->elems[i].err;
+    if (e) {
+        ecom_fail(err, "offsets of group %s: %s", g->name, rd_kafka_err2str(e));
+        rd_kafka_topic_partition_list_destroy(out);
+        return NULL;
     }
-    if (ev)
-        rd_kafka_event_destroy(ev);
-    rd_kafka_AdminOptions_destroy(opts);
-    rd_kafka_ListConsumerGroupOffsets_destroy(req);
-    rd_kafka_queue_destroy(q);
     return out;
 }
 
@@ -222,8 +232,8 @@ int ecom_pipeline_sample(ecom_pipeline *p, json_t **out, ecom_error *err)
     json_t *groups = json_array();
     for (int g = 0; g < p->n_groups; g++) {
         ecom_error gerr;
-        rd_kafka_topic_partition_list_t *done = committed(p, p->groups[g], parts, &gerr);
-        json_t *row = json_pack("{s:s}", "group", p->groups[g]);
+        rd_kafka_topic_partition_list_t *done = committed(&p->groups[g], parts, &gerr);
+        json_t *row = json_pack("{s:s}", "group", p->groups[g].name);
         if (done) {
             json_object_set_new(row, "lag", json_integer(group_lag(parts, low, high, done)));
             rd_kafka_topic_partition_list_destroy(done);

@@ -4,8 +4,11 @@
  */
 #include "ecom/redis.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +29,13 @@ struct ecom_redis {
     int n_scripts;
 };
 
-/* ---- URL ------------------------------------------------------------------------------------ */
+/* ---- URL ------------------------------------------------------------------------------------
+ *
+ * The URL holds the password, so no error about it quotes any part of it: a malformed URL can
+ * put a piece of the password where the host or the port is expected (an unencoded '/' in it
+ * ends the host part early), so the errors say what is wrong and how to write it instead. */
+
+#define URL_FORM "redis://[user:pass@]host:port[/db]"
 
 static int hex_value(char c)
 {
@@ -36,8 +45,10 @@ static int hex_value(char c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* Copies s[0..len) percent-decoded into out; fails on a bad escape or overflow. */
-static int decode_part(const char *s, size_t len, char *out, size_t n)
+/* Copies the user name or password s[0..len) percent-decoded into out. A %00 is refused: the
+ * credential would reach AUTH cut short at it. */
+static int decode_credential(const char *s, size_t len, char *out, size_t n, const char *what,
+                             ecom_error *err)
 {
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
@@ -46,15 +57,111 @@ static int decode_part(const char *s, size_t len, char *out, size_t n)
             int hi = i + 2 < len ? hex_value(s[i + 1]) : -1;
             int lo = i + 2 < len ? hex_value(s[i + 2]) : -1;
             if (hi < 0 || lo < 0)
-                return -1;
+                return ecom_fail(err, "--redis: the %s is not valid percent-encoded text", what);
             c = (char)(hi * 16 + lo);
+            if (c == '\0')
+                return ecom_fail(err, "--redis: the %s contains %%00, a NUL byte, which AUTH "
+                                      "cannot send", what);
             i += 2;
         }
         if (o + 1 >= n)
-            return -1;
+            return ecom_fail(err, "--redis: the %s is longer than %zu bytes", what, n - 1);
         out[o++] = c;
     }
     out[o] = '\0';
+    return 0;
+}
+
+/* user:password, user alone is the password (redis://secret@host), as redis-cli reads it. */
+static int parse_userinfo(const char *p, const char *at, ecom_redis_url *out, ecom_error *err)
+{
+    const char *colon = memchr(p, ':', (size_t)(at - p));
+    if (!colon)
+        return decode_credential(p, (size_t)(at - p), out->password, sizeof out->password,
+                                 "password", err);
+    if (decode_credential(p, (size_t)(colon - p), out->user, sizeof out->user, "user name", err))
+        return -1;
+    return decode_credential(colon + 1, (size_t)(at - colon - 1), out->password,
+                             sizeof out->password, "password", err);
+}
+
+/* A decimal number of digits only (no blanks, no sign) in lo..hi. */
+static bool parse_number(const char *s, const char *end, long lo, long hi, long *out)
+{
+    if (s == end || end - s > 9)
+        return false;
+    long v = 0;
+    for (; s < end; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        v = v * 10 + (*s - '0');
+    }
+    *out = v;
+    return v >= lo && v <= hi;
+}
+
+/* The host's text into out: printable ASCII; in brackets an IPv6 address, else no brackets. */
+static int copy_host(const char *host, const char *host_end, bool bracketed, ecom_redis_url *out,
+                     ecom_error *err)
+{
+    size_t len = (size_t)(host_end - host);
+    if (len >= sizeof out->host)
+        return ecom_fail(err, "--redis: host name too long");
+    for (const char *c = host; c < host_end; c++)
+        if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f)
+            return ecom_fail(err, "--redis: the host contains a blank, a control character or "
+                                  "a byte that is not ASCII");
+    memcpy(out->host, host, len);
+    out->host[len] = '\0';
+    if (!len)
+        return ecom_fail(err, "--redis: no host in " URL_FORM);
+    unsigned char addr[sizeof(struct in6_addr)];
+    if (bracketed && inet_pton(AF_INET6, out->host, addr) != 1)
+        return ecom_fail(err, "--redis: the host in brackets is not an IPv6 address");
+    if (!bracketed && strpbrk(out->host, "[]"))
+        return ecom_fail(err, "--redis: '[' or ']' in a host name");
+    return 0;
+}
+
+/* Host (a name, an IPv4 address or a bracketed IPv6 one) and port, in p..end. */
+static int parse_host_port(const char *p, const char *end, ecom_redis_url *out, ecom_error *err)
+{
+    bool bracketed = *p == '[';
+    const char *host = bracketed ? p + 1 : p, *host_end;
+    if (bracketed) { /* [::1]:6379 */
+        host_end = memchr(host, ']', (size_t)(end - host));
+        if (!host_end)
+            return ecom_fail(err, "--redis: unclosed '[' in the host");
+        p = host_end + 1;
+    } else {
+        host_end = memchr(p, ':', (size_t)(end - p));
+        host_end = host_end ? host_end : end;
+        p = host_end;
+    }
+    if (copy_host(host, host_end, bracketed, out, err))
+        return -1;
+    if (p == end)
+        return 0;
+    long port;
+    if (*p != ':')
+        return ecom_fail(err, "--redis: unexpected text after the host");
+    if (!parse_number(p + 1, end, 1, 65535, &port))
+        return ecom_fail(err, "--redis: the port must be a number 1..65535");
+    out->port = (int)port;
+    return 0;
+}
+
+/* What follows host:port: nothing, "/", or "/<db>". */
+static int parse_db(const char *p, ecom_redis_url *out, ecom_error *err)
+{
+    if (*p == '\0' || strcmp(p, "/") == 0)
+        return 0;
+    if (*p != '/')
+        return ecom_fail(err, "--redis: query options are not supported");
+    long db;
+    if (!parse_number(p + 1, p + strlen(p), 0, 1000000, &db))
+        return ecom_fail(err, "--redis: the database must be a number 0..1000000");
+    out->db = (int)db;
     return 0;
 }
 
@@ -64,76 +171,53 @@ int ecom_redis_url_parse(const char *url, ecom_redis_url *out, ecom_error *err)
     out->port = 6379;
     const char *scheme = "redis://";
     if (strncmp(url, "rediss://", 9) == 0)
-        return ecom_fail(err,
-                         "--redis '%s': TLS (rediss://) is not supported by this build; reach "
-                         "a TLS Redis through a local TLS tunnel and use redis://",
-                         url);
+        return ecom_fail(err, "--redis: TLS (rediss://) is not supported by this build; reach "
+                              "a TLS Redis through a local TLS tunnel and use redis://");
     if (strncmp(url, scheme, strlen(scheme)) != 0)
-        return ecom_fail(err, "--redis '%s': expected redis://[user:pass@]host:port[/db]", url);
+        return ecom_fail(err, "--redis: expected " URL_FORM);
     const char *p = url + strlen(scheme);
     const char *end = p + strcspn(p, "/?#");
+    if (strchr(end, '@'))
+        return ecom_fail(err, "--redis: '@' after the host; percent-encode '/', '?', '#' and '@' "
+                              "in the user name and password (%%2F, %%3F, %%23, %%40)");
     const char *at = NULL;
     for (const char *q = p; q < end; q++)
         if (*q == '@')
             at = q; /* the last '@': a password may contain an encoded one, never a raw one */
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        const char *user_end = colon ? colon : at;
-        if (decode_part(p, (size_t)(user_end - p), out->user, sizeof out->user))
-            return ecom_fail(err, "--redis: the user name is not valid percent-encoded text");
-        if (colon &&
-            decode_part(colon + 1, (size_t)(at - colon - 1), out->password, sizeof out->password))
-            return ecom_fail(err, "--redis: the password is not valid percent-encoded text");
-        if (!colon) { /* redis://secret@host: the part before '@' is the password */
-            snprintf(out->password, sizeof out->password, "%s", out->user);
-            out->user[0] = '\0';
+    if (at && parse_userinfo(p, at, out, err))
+        return -1;
+    if (parse_host_port(at ? at + 1 : p, end, out, err))
+        return -1;
+    return parse_db(end, out, err);
+}
+
+/* The user name as it is written in a URL: unreserved characters as they are, the rest %XX. */
+static void put_encoded(char *out, size_t n, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (; *s && o + 4 <= n; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (isalnum(c) || strchr("-._~", c)) {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
         }
-        p = at + 1;
     }
-    const char *host_end = p;
-    if (*p == '[') { /* [::1]:6379 */
-        host_end = memchr(p, ']', (size_t)(end - p));
-        if (!host_end)
-            return ecom_fail(err, "--redis '%s': unclosed '[' in the host", url);
-        if ((size_t)(host_end - p - 1) >= sizeof out->host)
-            return ecom_fail(err, "--redis: host name too long");
-        memcpy(out->host, p + 1, (size_t)(host_end - p - 1));
-        host_end++;
-    } else {
-        while (host_end < end && *host_end != ':')
-            host_end++;
-        if ((size_t)(host_end - p) >= sizeof out->host)
-            return ecom_fail(err, "--redis: host name too long");
-        memcpy(out->host, p, (size_t)(host_end - p));
-    }
-    if (!out->host[0])
-        return ecom_fail(err, "--redis '%s': no host", url);
-    if (host_end < end && *host_end == ':') {
-        char *num_end;
-        long port = strtol(host_end + 1, &num_end, 10);
-        if (num_end != end || port < 1 || port > 65535)
-            return ecom_fail(err, "--redis '%s': the port must be a number 1..65535", url);
-        out->port = (int)port;
-    } else if (host_end != end) {
-        return ecom_fail(err, "--redis '%s': unexpected text after the host", url);
-    }
-    if (*end == '/' && end[1]) {
-        char *num_end;
-        long db = strtol(end + 1, &num_end, 10);
-        if (*num_end || db < 0 || db > 1000000)
-            return ecom_fail(err, "--redis '%s': the database must be a number, got '%s'", url,
-                             end + 1);
-        out->db = (int)db;
-    } else if (*end && strcmp(end, "/") != 0) {
-        return ecom_fail(err, "--redis '%s': query options are not supported", url);
-    }
-    return 0;
+    out[o] = '\0';
 }
 
 void ecom_redis_url_redacted(const ecom_redis_url *u, char *out, size_t n)
 {
-    snprintf(out, n, "redis://%s%s%s%s:%d/%d", u->user, u->password[0] ? ":***" : "",
-             u->user[0] || u->password[0] ? "@" : "", u->host, u->port, u->db);
+    char user[3 * sizeof u->user + 1];
+    put_encoded(user, sizeof user, u->user);
+    /* "user@" alone would read as a password: a user without one is written "user:@" */
+    const char *password = u->password[0] ? ":***@" : u->user[0] ? ":@" : "";
+    bool brackets = strchr(u->host, ':') != NULL; /* an IPv6 address */
+    snprintf(out, n, "redis://%s%s%s%s%s:%d/%d", user, password, brackets ? "[" : "", u->host,
+             brackets ? "]" : "", u->port, u->db);
 }
 
 /* ---- connection ----------------------------------------------------------------------------- */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "ecom/escape.h"
 
 static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
 {
@@ -153,8 +154,10 @@ static int parse_date_part(const char *s, int32_t *y, int32_t *m, int32_t *d)
 int ecom_date_parse(const char *s, ecom_time *out, ecom_error *err)
 {
     int32_t y, m, d;
+    char shown[ECOM_SHOW_MAX];
     if (strlen(s) != 10 || parse_date_part(s, &y, &m, &d))
-        return ecom_fail(err, "'%s' is not a date of the form YYYY-MM-DD (1970 or later)", s);
+        return ecom_fail(err, "'%s' is not a date of the form YYYY-MM-DD (1970 or later)",
+                         ecom_show(shown, s, ECOM_SHOW_LIMIT));
     *out = ecom_time_from_civil(y, m, d, 0, 0, 0);
     return 0;
 }
@@ -162,10 +165,12 @@ int ecom_date_parse(const char *s, ecom_time *out, ecom_error *err)
 int ecom_time_parse(const char *s, ecom_time *out, ecom_error *err)
 {
     int32_t y, m, d, hh, mm, ss;
+    char shown[ECOM_SHOW_MAX];
     if (strlen(s) != 20 || parse_date_part(s, &y, &m, &d) || s[10] != 'T' ||
         digits(s + 11, 2, &hh) || s[13] != ':' || digits(s + 14, 2, &mm) || s[16] != ':' ||
         digits(s + 17, 2, &ss) || s[19] != 'Z' || hh > 23 || mm > 59 || ss > 59)
-        return ecom_fail(err, "'%.40s' is not a UTC time of the form YYYY-MM-DDTHH:MM:SSZ", s);
+        return ecom_fail(err, "'%s' is not a UTC time of the form YYYY-MM-DDTHH:MM:SSZ",
+                         ecom_show(shown, s, ECOM_SHOW_LIMIT));
     *out = ecom_time_from_civil(y, m, d, hh, mm, ss);
     return 0;
 }

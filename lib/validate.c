@@ -5,12 +5,16 @@
  * The codec calls ecom_validate() after decoding, so every consumer sees only records
  * that pass these checks; the generator asserts them on what it produces, so the rules and the
  * data cannot drift apart. Messages name the field and the rule, as they end up in dead-letter
- * headers.
+ * headers; a value they quote is escaped first (escape.h), so a hostile id cannot forge a log
+ * line or a header.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include "ecom/codec.h"
+#include "ecom/escape.h"
 #include "ecom/model.h"
 
 static const char *const kind_topics[ECOM_KIND_COUNT] = {
@@ -136,19 +140,47 @@ static bool id_shape(const char *s, const char *prefix, int min_digits)
     return n >= min_digits;
 }
 
+/* Skips a run of at least min digits at *s. */
+static bool skip_digits(const char **s, int min)
+{
+    int n = 0;
+    for (; **s >= '0' && **s <= '9'; (*s)++)
+        n++;
+    return n >= min;
+}
+
+/* sub_<category digits, at least 3>_<at least 2 digits> */
+static bool subcategory_id_shape(const char *s)
+{
+    if (strncmp(s, "sub_", 4) != 0)
+        return false;
+    s += 4;
+    if (!skip_digits(&s, 3) || *s++ != '_')
+        return false;
+    return skip_digits(&s, 2) && *s == '\0';
+}
+
 int ecom_user_id_check(const char *s, ecom_error *err)
 {
+    char shown[ECOM_SHOW_MAX];
     if (strlen(s) >= ECOM_ID_MAX || !id_shape(s, "user_", 6))
-        return ecom_fail(err, "'%.40s' is not a user id of the form user_000000", s);
+        return ecom_fail(err, "'%s' is not a user id of the form user_000000",
+                         ecom_show(shown, s, ECOM_SHOW_LIMIT));
     return 0;
+}
+
+static int fail_shape(const char *field, const char *value, const char *example, ecom_error *err)
+{
+    char shown[ECOM_SHOW_MAX];
+    return ecom_fail(err, "field '%s': '%s' is not an id of the form %s", field,
+                     ecom_show(shown, value, ECOM_SHOW_LIMIT), example);
 }
 
 static int check_id(const char *field, const char *value, const char *prefix, int min_digits,
                     const char *example, ecom_error *err)
 {
     if (!id_shape(value, prefix, min_digits))
-        return ecom_fail(err, "field '%s': '%.40s' is not an id of the form %s", field, value,
-                         example);
+        return fail_shape(field, value, example, err);
     return 0;
 }
 
@@ -163,7 +195,9 @@ static int check_word(const char *field, const char *value, const char *const *a
         strncat(list, i ? "|" : "", sizeof list - strlen(list) - 1);
         strncat(list, allowed[i], sizeof list - strlen(list) - 1);
     }
-    return ecom_fail(err, "field '%s': '%.40s' is not one of %s", field, value, list);
+    char shown[ECOM_SHOW_MAX];
+    return ecom_fail(err, "field '%s': '%s' is not one of %s", field,
+                     ecom_show(shown, value, ECOM_SHOW_LIMIT), list);
 }
 
 static int check_nonempty(const char *field, const char *value, ecom_error *err)
@@ -171,6 +205,30 @@ static int check_nonempty(const char *field, const char *value, ecom_error *err)
     if (!*value)
         return ecom_fail(err, "field '%s': must not be empty", field);
     return 0;
+}
+
+/* A name or place: not empty, and no control character (they end up on pages and in logs). */
+static int check_text(const char *field, const char *value, ecom_error *err)
+{
+    if (check_nonempty(field, value, err))
+        return -1;
+    const char *c = ecom_find_control(value);
+    if (c) {
+        unsigned code = (unsigned char)c[0] == 0xc2 ? (unsigned char)c[1] : (unsigned char)c[0];
+        return ecom_fail(err, "field '%s': contains control character 0x%02x at byte %d", field,
+                         code, (int)(c - value));
+    }
+    return 0;
+}
+
+static int check_ip(const char *field, const char *value, ecom_error *err)
+{
+    unsigned char addr[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, value, addr) == 1 || inet_pton(AF_INET6, value, addr) == 1)
+        return 0;
+    char shown[ECOM_SHOW_MAX];
+    return ecom_fail(err, "field '%s': '%s' is not an IPv4 or IPv6 address", field,
+                     ecom_show(shown, value, ECOM_SHOW_LIMIT));
 }
 
 #define CHECK(expr)                                                                                \
@@ -182,7 +240,7 @@ static int check_nonempty(const char *field, const char *value, ecom_error *err)
 static int validate_category(const ecom_category *c, ecom_error *err)
 {
     CHECK(check_id("category_id", c->category_id, "cat_", 3, "cat_000", err));
-    CHECK(check_nonempty("name", c->name, err));
+    CHECK(check_text("name", c->name, err));
     if (c->n_subcategories < 1 || c->n_subcategories > ECOM_MAX_SUBCATEGORIES)
         return ecom_fail(err, "field 'subcategories': must have 1..%d entries, has %d",
                          ECOM_MAX_SUBCATEGORIES, c->n_subcategories);
@@ -190,12 +248,10 @@ static int validate_category(const ecom_category *c, ecom_error *err)
         const ecom_subcategory *s = &c->subcategories[i];
         char field[64];
         snprintf(field, sizeof field, "subcategories[%d].subcategory_id", i);
-        if (strncmp(s->subcategory_id, "sub_", 4) != 0 || strlen(s->subcategory_id) < 10 ||
-            s->subcategory_id[7] != '_')
-            return ecom_fail(err, "field '%s': '%.40s' is not an id of the form sub_000_00", field,
-                             s->subcategory_id);
+        if (!subcategory_id_shape(s->subcategory_id))
+            return fail_shape(field, s->subcategory_id, "sub_000_00", err);
         snprintf(field, sizeof field, "subcategories[%d].name", i);
-        CHECK(check_nonempty(field, s->name, err));
+        CHECK(check_text(field, s->name, err));
         if (!(s->profit_margin >= 0.0 && s->profit_margin <= 1.0))
             return ecom_fail(err, "field 'subcategories[%d].profit_margin': must be 0..1, got %g",
                              i, s->profit_margin);
@@ -206,7 +262,7 @@ static int validate_category(const ecom_category *c, ecom_error *err)
 static int validate_product(const ecom_product *p, ecom_error *err)
 {
     CHECK(check_id("product_id", p->product_id, "prod_", 5, "prod_00000", err));
-    CHECK(check_nonempty("name", p->name, err));
+    CHECK(check_text("name", p->name, err));
     CHECK(check_id("category_id", p->category_id, "cat_", 3, "cat_000", err));
     if (p->n_prices < 1 || p->n_prices > ECOM_MAX_PRICES)
         return ecom_fail(err, "field 'price_history': must have 1..%d entries, has %d",
@@ -229,22 +285,27 @@ static int validate_product(const ecom_product *p, ecom_error *err)
     return 0;
 }
 
-static int validate_geo(const char *prefix, const ecom_geo *g, ecom_error *err)
+/* A session's place carries the visitor's address; a user's has none (where one is given
+ * anyway, it must be an address too). */
+static int validate_geo(const char *prefix, const ecom_geo *g, bool with_ip, ecom_error *err)
 {
     char field[64];
     snprintf(field, sizeof field, "%s.city", prefix);
-    CHECK(check_nonempty(field, g->city, err));
+    CHECK(check_text(field, g->city, err));
     snprintf(field, sizeof field, "%s.state", prefix);
-    CHECK(check_nonempty(field, g->state, err));
+    CHECK(check_text(field, g->state, err));
     snprintf(field, sizeof field, "%s.country", prefix);
-    CHECK(check_nonempty(field, g->country, err));
+    CHECK(check_text(field, g->country, err));
+    snprintf(field, sizeof field, "%s.ip_address", prefix);
+    if (with_ip || *g->ip_address)
+        CHECK(check_ip(field, g->ip_address, err));
     return 0;
 }
 
 static int validate_user(const ecom_user *u, ecom_error *err)
 {
     CHECK(check_id("user_id", u->user_id, "user_", 6, "user_000000", err));
-    CHECK(validate_geo("geo_data", &u->geo_data, err));
+    CHECK(validate_geo("geo_data", &u->geo_data, false, err));
     if (u->last_active < u->registration_date)
         return ecom_fail(err, "field 'last_active': before registration_date");
     return 0;
@@ -360,9 +421,11 @@ static int validate_event(const ecom_session_event *ev, ecom_error *err)
     CHECK(check_id("user_id", ev->user_id, "user_", 6, "user_000000", err));
     size_t sl = strlen(ev->session_id);
     if (strncmp(ev->event_id, ev->session_id, sl) != 0 || ev->event_id[sl] != '-' ||
-        !id_shape(ev->event_id + sl + 1, "", 1))
-        return ecom_fail(err, "field 'event_id': '%.40s' is not of the form <session_id>-<n>",
-                         ev->event_id);
+        !id_shape(ev->event_id + sl + 1, "", 1)) {
+        char shown[ECOM_SHOW_MAX];
+        return ecom_fail(err, "field 'event_id': '%s' is not of the form <session_id>-<n>",
+                         ecom_show(shown, ev->event_id, ECOM_SHOW_LIMIT));
+    }
     if (ev->ts < ev->start_time)
         return ecom_fail(err, "field 'ts': before the session's start_time");
     switch (ev->type) {
@@ -372,7 +435,7 @@ static int validate_event(const ecom_session_event *ev, ecom_error *err)
         CHECK(check_word("device_profile.os", ev->u.start.device_profile.os, device_oses, err));
         CHECK(check_word("device_profile.browser", ev->u.start.device_profile.browser, browsers,
                          err));
-        CHECK(validate_geo("geo_data", &ev->u.start.geo_data, err));
+        CHECK(validate_geo("geo_data", &ev->u.start.geo_data, true, err));
         CHECK(check_word("referrer", ev->u.start.referrer, referrers, err));
         return 0;
     case ECOM_EV_PAGE_VIEW:

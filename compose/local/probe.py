@@ -5,6 +5,8 @@
                          getTableNames() and succeeds only on a REPLY carrying the
                          success field, i.e. the Thrift server is up AND it can reach
                          the HBase master.  Prints the number of tables.
+  probe.py thrift2 PORT  HBase Thrift2 (THBaseService, same protocol): the same check
+                         with listNamespaces().  Prints the number of namespaces.
   probe.py mongo PORT    MongoDB wire protocol (FerretDB): OP_MSG {ping: 1} on
                          "admin", succeeds only on a reply document with ok == 1.
 
@@ -29,10 +31,9 @@ def recv_exact(sock, n):
     return buf
 
 
-def thrift(port):
+def thrift(port, name=b"getTableNames", what="tables"):
     # TBinaryProtocol strict message header: version|type, name, seqid; then the
-    # (empty) getTableNames_args struct, which is just a STOP byte.
-    name = b"getTableNames"
+    # (empty) arguments struct, which is just a STOP byte.
     seqid = 1
     call = struct.pack(">Ii", 0x80010001, len(name)) + name + struct.pack(">i", seqid) + b"\x00"
     with socket.create_connection((HOST, port), timeout=TIMEOUT) as s:
@@ -48,14 +49,14 @@ def thrift(port):
             sys.exit("server answered with a TApplicationException")
         if mtype != 2 or mname != name or rseq != seqid:
             sys.exit(f"unexpected message type={mtype} name={mname!r} seqid={rseq}")
-        # getTableNames_result: field 0 = success (list<binary>), field 1 = io (IOError)
+        # the result: field 0 = success (a list), field 1 = io (IOError / TIOError)
         ftype = recv_exact(s, 1)[0]
         if ftype == 0:
             sys.exit("empty result struct")
         (fid,) = struct.unpack(">h", recv_exact(s, 2))
         if fid == 0 and ftype == 15:
             _etype, size = struct.unpack(">bi", recv_exact(s, 5))
-            print(f"{size} tables")
+            print(f"{size} {what}")
             return
         if fid == 1 and ftype == 12:
             sys.exit("HBase returned IOError (master not ready yet?)")
@@ -119,11 +120,16 @@ def mongo(port):
     print("ok")
 
 
+def thrift2(port):
+    thrift(port, b"listNamespaces", "namespaces")
+
+
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("thrift", "mongo"):
+    probes = {"thrift": thrift, "thrift2": thrift2, "mongo": mongo}
+    if len(sys.argv) != 3 or sys.argv[1] not in probes:
         sys.exit(__doc__)
     try:
-        {"thrift": thrift, "mongo": mongo}[sys.argv[1]](int(sys.argv[2]))
+        probes[sys.argv[1]](int(sys.argv[2]))
     except (OSError, ValueError, struct.error) as e:
         sys.exit(f"{type(e).__name__}: {e}")
 

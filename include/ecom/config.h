@@ -53,6 +53,9 @@ typedef struct ecom_config {
     int64_t batch_ms;
     int64_t decode_threads;
 
+    /* ecom sink mongo */
+    int64_t mongo_connections; /* connections a batch is written over */
+
     /* ecom aggregate */
     bool rebuild;
     bool snapshot;

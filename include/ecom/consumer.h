@@ -18,6 +18,20 @@
  * A message that fails to decode goes to the dead-letter topic with headers naming its source
  * topic, partition, offset, the consumer group that refused it and the error; it never stops
  * the partition. (Each group that reads a topic reports its own dead letters.)
+ *
+ * Writing while consuming. A stage whose store is the slower side may let the loop write a
+ * closed batch while it keeps consuming into the next one: it supplies `detach`, `write` and
+ * `release` instead of `flush` and `reset`. The loop then promises:
+ *   - at most one batch is being written at a time, on the loop's writer thread, and batches are
+ *     written in the order they were consumed: batch N+1 is handed over only after batch N was
+ *     written and its offsets (and dead letters) committed;
+ *   - a batch's offsets are committed only after its write returned 0;
+ *   - a write that fails is retried on the loop's thread with every partition paused, exactly
+ *     as a failed flush, while the next batch waits unwritten;
+ *   - a rebalance, a stop and the end of an --until-end run wait for the write in flight first;
+ *     --until-end returns only once everything consumed is written and committed.
+ * The stage promises that `write` touches only the batch it is given and its store, never what
+ * `add`, `detach` or `release` touch (those run on the loop's thread, meanwhile).
  */
 #ifndef ECOM_CONSUMER_H
 #define ECOM_CONSUMER_H
@@ -63,6 +77,16 @@ typedef struct ecom_stage {
      * wait for the next message (the aggregator applies changed reference data). An error
      * stops the service. */
     int (*idle)(void *ctx, ecom_error *err);
+    /* Instead of flush and reset, for writing while consuming (see above); a stage with these
+     * keeps its positions in Kafka (no `positions`). `detach` takes the pending batch out of
+     * the stage and returns it; `add` goes on into a new one. `write` writes a detached batch,
+     * on the writer thread: 0 when written (the batch is then empty), -1 on a failure to retry
+     * later (the batch keeps at least what is not written yet), or ECOM_STAGE_FATAL. `release`
+     * hands a detached batch back, written or dropped unwritten (its partitions were revoked),
+     * for the stage to free or to fill again. */
+    void *(*detach)(void *ctx);
+    int (*write)(void *ctx, void *batch, ecom_error *err);
+    void (*release)(void *ctx, void *batch);
 } ecom_stage;
 
 typedef struct ecom_consume_opts {
@@ -80,6 +104,10 @@ typedef struct ecom_consume_opts {
      * for a member that never runs twice at a time. */
     const char *instance_id;
     int decode_threads; /* threads decoding messages, the caller's included; 0: one per CPU */
+    /* Kilobytes of messages fetched ahead of the stage; 0: 256 MiB, for a stage as fast as
+     * Kafka (the aggregator). A stage its store holds back gains nothing from more than a few
+     * seconds of messages, and every byte fetched ahead is memory. -X overrides it. */
+    int prefetch_kbytes;
 } ecom_consume_opts;
 
 typedef struct ecom_consume_stats {

@@ -1,19 +1,26 @@
 /*
- * hbase_store.h - the HBase side of the data model, over the Thrift v1 API.
+ * hbase_store.h - the HBase side of the data model, over HBase's Thrift2 API (THBaseService).
  *
  * Table `user_sessions` (--hbase-table), one wide row per session, row key
- * `<user_id>_<start_time>_<session_id>` so one user's sessions are one prefix scan and come back in
- * time order. Families: info    session_id, user_id, start_time, referrer (from session_start);
- * end_time, duration, conversion, transaction_id, viewed_products (JSON list), cart_contents (JSON
- * object) (from session_end) geo     city, state, country, ip_address device  type, os, browser pv
- * one cell per page view, qualifier the 3-digit sequence number, value a JSON object cart    one
- * cell per product in the final cart, value the quantity Every cell carries the time of the event
- * that wrote it as its timestamp, so re-writing an event (a replay, a re-delivery) puts back the
- * identical cell.
+ * `<user_id>_<start_time>_<session_id>` so one user's sessions are one prefix scan and come back
+ * in time order. Families:
+ *   info    session_id, user_id, start_time, referrer (from session_start); end_time, duration,
+ *           conversion, transaction_id, viewed_products (JSON list), cart_contents (JSON object)
+ *           (from session_end)
+ *   geo     city, state, country, ip_address
+ *   device  type, os, browser
+ *   pv      one cell per page view, qualifier the 3-digit sequence number, value a JSON object
+ *   cart    one cell per product in the final cart, value the quantity
+ * Every cell carries the time of the event that wrote it as its timestamp (milliseconds), so
+ * re-writing an event (a replay, a re-delivery) puts back the identical cell.
  *
- * Thrift v1 gives one timestamp per mutateRowsTs call, so a batch is grouped by event time and
- * the calls are pipelined over one connection (a bounded window of requests in flight), which
- * turns thousands of round trips into a stream.
+ * Thrift2 gives every cell its own timestamp, so a batch is written in a constant number of
+ * calls whatever event times it holds: one putMultiple on each of two connections, sent
+ * together, their replies read after (a call more per 50,000 cells of a very large batch).
+ *
+ * Threads: an ecom_hbase (its connections) is used by one thread at a time; batches are separate
+ * objects, so one thread may run ecom_hbase_batch_write on a batch while another thread fills a
+ * different batch with ecom_hbase_batch_add.
  */
 #ifndef ECOM_HBASE_STORE_H
 #define ECOM_HBASE_STORE_H
@@ -27,8 +34,8 @@
 
 typedef struct ecom_hbase ecom_hbase;
 
-/* A client of the table on the Thrift server at HOST:PORT; it connects lazily and reconnects
- * after any failure. */
+/* A client of the table ("[namespace:]name") on the Thrift2 server at HOST:PORT; it connects
+ * lazily and reconnects after any failure. */
 ecom_hbase *ecom_hbase_new(const char *host_port, const char *table, ecom_error *err);
 void ecom_hbase_free(ecom_hbase *h);
 /* Creates the table and its families when missing. */
@@ -36,14 +43,17 @@ int ecom_hbase_ensure_table(ecom_hbase *h, ecom_error *err);
 /* Deletes the table (tests and resets only). */
 int ecom_hbase_drop_table(ecom_hbase *h, ecom_error *err);
 
-/* Pending cells of a batch of session events. */
+/* Pending cells of a batch of session events. A batch keeps the objects it built for reuse by
+ * the next batch, so its memory is that of the largest batch it has held. */
 typedef struct ecom_hbase_batch ecom_hbase_batch;
 ecom_hbase_batch *ecom_hbase_batch_new(void);
 void ecom_hbase_batch_free(ecom_hbase_batch *b);
 void ecom_hbase_batch_add(ecom_hbase_batch *b, const ecom_session_event *ev);
 int64_t ecom_hbase_batch_cells(const ecom_hbase_batch *b);
 void ecom_hbase_batch_clear(ecom_hbase_batch *b);
-/* Writes every pending cell; on success the batch is empty, on failure it is intact. */
+/* Writes every pending cell; on success the batch is empty, on failure it is intact (and the
+ * connections are reset), so it can be retried whole. Touches only h and b: safe on a thread
+ * other than the one filling the next batch, as long as no other thread uses h meanwhile. */
 int ecom_hbase_batch_write(ecom_hbase *h, ecom_hbase_batch *b, ecom_error *err);
 
 /* One session row as read back. */

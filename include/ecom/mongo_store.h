@@ -1,5 +1,6 @@
 /*
- * mongo_store.h - the MongoDB side of the data model: documents, collections, indexes.
+ * mongo_store.h - the MongoDB side of the data model: documents, collections, indexes, and the
+ * batches the sink writes.
  *
  * Database `ecommerce_db` (--mongo-db), one collection per reference kind and one for transactions;
  * `_id` is the natural id and the natural id field is kept too. Times are BSON dates, money int64
@@ -42,5 +43,43 @@ ecom_time ecom_bson_time(const bson_t *doc, const char *key);
 
 /* Creates the indexes readers use (idempotent). */
 int ecom_mongo_create_indexes(mongoc_client_t *client, const char *db, ecom_error *err);
+
+/* The sink's writer: one or a few connections to --mongo-uri and --mongo-db. A batch is
+ * written over all of them at once, a share of every collection each, each on a thread of its
+ * own. A MongoDB server writes documents of one collection in parallel; FerretDB v1 on SQLite
+ * runs each connection's commands on one thread and lets one transaction write at a time, so
+ * there a second connection costs more CPU than it saves (measured). Connections open lazily
+ * and reconnect after a failure. Used by one thread at a time. */
+typedef struct ecom_mongo ecom_mongo;
+ecom_mongo *ecom_mongo_new(const ecom_config *cfg, const char *appname, int connections,
+                           ecom_error *err);
+void ecom_mongo_free(ecom_mongo *m);
+/* ecom_mongo_create_indexes on the writer's database. */
+int ecom_mongo_ensure_indexes(ecom_mongo *m, ecom_error *err);
+
+/* Pending documents of a batch, per collection, keyed by _id: a later version of an id replaces
+ * the one pending (an unordered insert may apply its documents in any order).
+ *
+ * Writing is idempotent. Each collection's documents go in unordered inserts; an _id already
+ * stored is the same transaction again (facts are immutable: nothing to do) or a version of a
+ * user, category or product, which is rewritten only when it differs from the stored one. So
+ * writing a batch twice, after a crash, a replay or a duplicate published upstream, leaves the
+ * documents exactly as once, and a replay costs reads, not writes.
+ *
+ * Why not a replace-with-upsert for everything: on the SQLite-backed FerretDB of the local stack
+ * an upsert scans the collection, so its cost grows with the collection, and long runs of
+ * replacements stall; inserts are checked by the unique _id index and stay fast everywhere. */
+typedef struct ecom_mongo_batch ecom_mongo_batch;
+ecom_mongo_batch *ecom_mongo_batch_new(void);
+void ecom_mongo_batch_free(ecom_mongo_batch *b);
+/* Adds the document of a record of a kind with a collection (ecom_mongo_collection). */
+void ecom_mongo_batch_add(ecom_mongo_batch *b, const ecom_record *r);
+int64_t ecom_mongo_batch_documents(const ecom_mongo_batch *b);
+void ecom_mongo_batch_clear(ecom_mongo_batch *b);
+/* Writes every pending document; on success the batch is empty. On failure it keeps every
+ * collection not written in full (a collection written in full leaves it), so a retry sends only
+ * those. Touches only m and b: safe on a thread other than the one filling the next batch, as
+ * long as no other thread uses m meanwhile. */
+int ecom_mongo_batch_write(ecom_mongo *m, ecom_mongo_batch *b, ecom_error *err);
 
 #endif

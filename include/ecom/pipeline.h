@@ -2,9 +2,10 @@
  * pipeline.h - pipeline health from Kafka: messages and events/s per topic, consumer lag per
  * group, dead letters.
  *
- * A sampler keeps one Kafka client (no consumer group of its own) and, on each sample, reads
- * every partition's low and high watermark of the project's topics and the committed offsets of
- * the consumer groups it watches. Messages per topic are the sum of (high - low); events/s the
+ * A sampler keeps one Kafka client for metadata and watermarks, plus one consumer handle per
+ * watched group that only reads the group's committed offsets (it never subscribes, so it never
+ * joins the group). On each sample it reads every partition's low and high watermark of the
+ * project's topics and the committed offsets of the consumer groups it watches. Messages per topic are the sum of (high - low); events/s the
  * growth of the high watermarks since the previous sample (null on the first); a group's lag the
  * sum of (high - committed) over the partitions of the topics it has committed offsets on; dead
  * letters the messages in the dead-letter topic (every group's).
@@ -26,7 +27,10 @@ ecom_pipeline *ecom_pipeline_new(const ecom_config *cfg, const char *groups, eco
 void ecom_pipeline_free(ecom_pipeline *p);
 
 /* One sample: {"topics": [{"topic", "messages", "events_per_s"}], "groups": [{"group", "lag"}],
- * "dead_letters": N} (new reference). Fails when Kafka does not answer. */
+ * "dead_letters": N} (new reference). Fails when Kafka does not answer. A group whose offsets
+ * cannot be read (its coordinator not ready yet, say) has "lag": null and an "error". Blocks
+ * for up to a few seconds per group while Kafka is slow to answer: call it off any thread
+ * that must stay responsive. */
 int ecom_pipeline_sample(ecom_pipeline *p, json_t **out, ecom_error *err);
 
 /* Merges a sample into a snapshot's "pipeline" object (creating it if missing); with a NULL

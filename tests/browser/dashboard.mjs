@@ -7,17 +7,10 @@
 // (seed and scale are the backfill's: the live traffic of the screenshot comes from the same shop)
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
+import { args, ok, openDashboard, run } from './page.mjs';
 
-const require = createRequire(new URL('../../dashboard/web/package.json', import.meta.url));
-const { chromium } = require('playwright-core');
-
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, a, i, all) => (a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []),
-);
 const brokers = process.env.ECOM_BROKERS || '127.0.0.1:9092';
-const ok = (what) => console.log(`ok: ${what}`);
 
 // What Redis holds, read the way every reader does.
 function redisSnapshot() {
@@ -102,22 +95,7 @@ function publishSessionStart(user) {
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const page = await context.newPage();
-  const problems = [];
-  page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  const origin = new URL(args.url).origin;
-  await page.route('**/*', (route) => {
-    if (new URL(route.request().url()).origin === origin) return route.continue();
-    problems.push(`request outside the dashboard: ${route.request().url()}`);
-    return route.abort();
-  });
+  const { browser, page, problems } = await openDashboard(args.url);
   try {
     await page.goto(args.url, { waitUntil: 'load' });
     await page.waitForFunction(() => window.ecomDashboard?.snapshot && window.ecomDashboard.updates >= 1, null, { timeout: 15000 });
@@ -183,7 +161,4 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error(`FAIL: ${e.message}`);
-  process.exit(1);
-});
+run(main);

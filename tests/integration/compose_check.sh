@@ -58,10 +58,18 @@ def argv(value):
 def is_ecom(word):
     return os.path.basename(word) == "ecom"
 
-built = {s.get("image") for s in services.values() if s.get("build")}
+def builds_ecom(s):
+    """Built from compose/Dockerfile (other images, such as HBase's, have Dockerfiles of their own)."""
+    b = s.get("build")
+    if not b:
+        return False
+    dockerfile = b.get("dockerfile", "Dockerfile") if isinstance(b, dict) else "Dockerfile"
+    return os.path.normpath(dockerfile) == os.path.normpath("compose/Dockerfile")
+
+built = {s.get("image") for s in services.values() if builds_ecom(s)}
 out, found, env_users = [], 0, {}
 for name, s in sorted(services.items()):
-    if s.get("build") or (s.get("image") and s.get("image") in built):
+    if builds_ecom(s) or (s.get("image") and s.get("image") in built):
         found += 1
         entry = argv(s.get("entrypoint"))
         cmd = argv(s.get("command"))

@@ -64,7 +64,7 @@ census_field() {
 : "${ECOM_STACK:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/compose/local/stack}"
 : "${ECOM_STACK_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/.stack}"
 
-# The pid of a local stack service (redis, ferretdb, kafka, hbase, thrift).
+# The pid of a local stack service (redis, ferretdb, kafka, hbase, thrift, thrift2).
 stack_pid() {
   cat "$ECOM_STACK_DIR/run/$1.pid"
 }

@@ -27,11 +27,17 @@ grep -q 'msg="unavailable, keeping position and retrying"' "$tmp/mongo.log" ||
   fail "sink mongo did not say it was retrying"
 echo "ok: sink mongo logged the outage and waited"
 
-# HBase's Thrift server down in the middle of the run, back 8 seconds later
-"$ECOM_BIN" sink hbase "${store[@]}" --group "$name-h" --until-end --batch-size 500 \
+# HBase's Thrift2 server (what the sink writes through) down in the middle of the run, back 8
+# seconds later. A batch is a few calls whatever it holds, so tiny batches keep the run going
+# for many seconds; the server is killed a second after the sink got its partitions.
+"$ECOM_BIN" sink hbase "${store[@]}" --group "$name-h" --until-end --batch-size 10 \
   2>"$tmp/hbase.log" & h=$!
-sleep 3
-kill -9 "$(stack_pid thrift)"
+for _ in $(seq 300); do
+  grep -q 'msg="partitions assigned"' "$tmp/hbase.log" && break
+  sleep 0.1
+done
+sleep 1
+kill -9 "$(stack_pid thrift2)"
 sleep 8
 kill -0 $h 2>/dev/null || { tail "$tmp/hbase.log"; fail "sink hbase exited while HBase was down"; }
 "$ECOM_STACK" up >/dev/null

@@ -95,7 +95,7 @@ static int tally_session(void *arg, const ecom_session_row *r)
 int main(int argc, char **argv)
 {
     const char *uri = "mongodb://127.0.0.1:27017", *db = "ecommerce_db";
-    const char *hbase = "127.0.0.1:9090", *table = "user_sessions";
+    const char *hbase = "127.0.0.1:9091", *table = "user_sessions";
     const char *doc_coll = NULL, *doc_id = NULL;
     int use_mongo = 1, use_hbase = 1;
     for (int i = 1; i < argc; i++) {

@@ -45,7 +45,7 @@ static ecom_category sample_category(void)
 {
     ecom_category c = {0};
     SET(c.category_id, "cat_007");
-    SET(c.name, "Home & \"Garden\" \\ Caf\xc3\xa9\n"); /* escapes and UTF-8 survive */
+    SET(c.name, "Home & \"Garden\" \\ Caf\xc3\xa9"); /* escapes and UTF-8 survive */
     static const double margins[] = {0.1, 0.25, 0.4};
     c.n_subcategories = 3;
     for (int i = 0; i < 3; i++) {
@@ -1080,6 +1080,68 @@ static const bad_case bad_cases[] = {
     {"category_listing without category_id", B_PAGE_VIEW,
      {{"page_type", "\"category_listing\""}, {"product_id", NULL}, {"category_id", NULL}},
      "field 'category_id': '' is not an id of the form cat_000"},
+
+    /* addresses, subcategory ids, control characters in names and places */
+    {"ip address out of range", B_START, {{"geo_data.ip_address", "\"999.1.1.1\""}},
+     "field 'geo_data.ip_address': '999.1.1.1' is not an IPv4 or IPv6 address"},
+    {"ip address empty", B_START, {{"geo_data.ip_address", "\"\""}},
+     "field 'geo_data.ip_address': '' is not an IPv4 or IPv6 address"},
+    {"ip address with text after it", B_START, {{"geo_data.ip_address", "\"10.0.0.1 x\""}},
+     "field 'geo_data.ip_address': '10.0.0.1 x' is not an IPv4 or IPv6 address"},
+    {"ip address a host name", B_START, {{"geo_data.ip_address", "\"localhost\""}},
+     "field 'geo_data.ip_address': 'localhost' is not an IPv4 or IPv6 address"},
+    {"ip address with a zone", B_START, {{"geo_data.ip_address", "\"fe80::1%eth0\""}},
+     "field 'geo_data.ip_address': 'fe80::1%eth0' is not an IPv4 or IPv6 address"},
+    {"ip address with a leading zero", B_START, {{"geo_data.ip_address", "\"10.01.0.1\""}},
+     "field 'geo_data.ip_address': '10.01.0.1' is not an IPv4 or IPv6 address"},
+    {"subcategory id without digits", B_CATEGORY,
+     {{"subcategories[0].subcategory_id", "\"sub_abc_de\""}},
+     "field 'subcategories[0].subcategory_id': 'sub_abc_de' is not an id of the form sub_000_00"},
+    {"subcategory id with a letter", B_CATEGORY,
+     {{"subcategories[2].subcategory_id", "\"sub_007_0x\""}},
+     "field 'subcategories[2].subcategory_id': 'sub_007_0x' is not an id of the form sub_000_00"},
+    {"subcategory id with a short category part", B_CATEGORY,
+     {{"subcategories[0].subcategory_id", "\"sub_07_001\""}},
+     "field 'subcategories[0].subcategory_id': 'sub_07_001' is not an id of the form sub_000_00"},
+    {"subcategory id with a trailing blank", B_CATEGORY,
+     {{"subcategories[0].subcategory_id", "\"sub_007_00 \""}},
+     "field 'subcategories[0].subcategory_id': 'sub_007_00 ' is not an id of the form sub_000_00"},
+    {"category name with a newline", B_CATEGORY, {{"name", "\"Home\\nGarden\""}},
+     "field 'name': contains control character 0x0a at byte 4"},
+    {"subcategory name with a tab", B_CATEGORY, {{"subcategories[1].name", "\"a\\tb\""}},
+     "field 'subcategories[1].name': contains control character 0x09 at byte 1"},
+    {"product name with an escape sequence", B_PRODUCT, {{"name", "\"\\u001b[2J\""}},
+     "field 'name': contains control character 0x1b at byte 0"},
+    {"user city with DEL", B_USER, {{"geo_data.city", "\"Z\\u007f\""}},
+     "field 'geo_data.city': contains control character 0x7f at byte 1"},
+    {"user country with a carriage return", B_USER, {{"geo_data.country", "\"CH\\r\""}},
+     "field 'geo_data.country': contains control character 0x0d at byte 2"},
+    {"session state with a C1 control", B_START, {{"geo_data.state", "\"Z\\u0085H\""}},
+     "field 'geo_data.state': contains control character 0x85 at byte 1"},
+    {"session city with a NUL byte", B_START, {{"geo_data.city", "\"Z\\u0001\""}},
+     "field 'geo_data.city': contains control character 0x01 at byte 1"},
+
+    /* hostile values are quoted escaped: one line, quotes that cannot close the text's own */
+    {"product id forging a log line", B_TXN,
+     {{"items[0].product_id", "\"prod_1\\nlevel=error msg=\\\"f\\\"\""}},
+     "field 'items[0].product_id': 'prod_1\\nlevel=error msg=\\\"f\\\"' is not an id of the "
+     "form prod_00000"},
+    {"user id with quotes and a backslash", B_USER, {{"user_id", "\"user_1'\\\\\\\"\""}},
+     "field 'user_id': 'user_1\\'\\\\\\\"' is not an id of the form user_000000"},
+    {"event type with a terminal escape", B_CART_ADD, {{"type", "\"\\u001b[31mred\""}},
+     "field 'type': unknown event type '\\x1b[31mred'"},
+    {"page type with a line separator", B_PAGE_VIEW, {{"page_type", "\"home\\u2028\""}},
+     "field 'page_type': unknown page type 'home\\u2028'"},
+    {"payment method with a tab", B_TXN, {{"payment_method", "\"pay\\tpal\""}},
+     "field 'payment_method': 'pay\\tpal' is not one of " ONE_OF_PAYMENT},
+    {"cart key with a newline", B_END, {{"cart_contents.prod_00001", NULL},
+                                        {"cart_contents.prod\n1", "\"2\""}},
+     "field 'cart_contents.prod\\n1': must be an integer"},
+    {"time with a newline", B_TXN, {{"timestamp", "\"2025-03-01\\n12:00:00Z\""}},
+     "field 'timestamp': '2025-03-01\\n12:00:00Z' " NOT_A_TIME},
+    {"event id with a bidirectional override", B_CART_ADD,
+     {{"event_id", "\"sess_00000012-\\u202e4\""}},
+     "field 'event_id': 'sess_00000012-\\u202e4' is not of the form <session_id>-<n>"},
 };
 // clang-format on
 enum { N_BAD = sizeof bad_cases / sizeof bad_cases[0] };
@@ -1271,6 +1333,43 @@ static void test_unknown_fields_accepted(void **state)
     json_decref(user);
 }
 
+/* A control character in a name is written escaped, and refused on the way back in. */
+static void test_control_character_encoded_but_refused(void **state)
+{
+    (void)state;
+    ecom_category c = sample_category();
+    SET(c.name, "Home\nGarden\x1b");
+    ecom_buf b;
+    ecom_buf_init(&b);
+    ecom_encode(ECOM_KIND_CATEGORY, &c, &b);
+    assert_non_null(strstr(b.data, "\"name\":\"Home\\nGarden\\u001b\""));
+    assert_decode_fails(ECOM_KIND_CATEGORY, b.data, b.len,
+                        "field 'name': contains control character 0x0a at byte 4");
+    ecom_buf_free(&b);
+    ecom_error err;
+    assert_int_equal(ecom_validate(ECOM_KIND_CATEGORY, &c, &err), -1);
+    assert_string_equal(err.msg, "field 'name': contains control character 0x0a at byte 4");
+}
+
+/* Ids grow digits with the scale: a thousandth category's subcategories are still valid, and
+ * IPv4, IPv6 and IPv4-mapped addresses all are addresses. */
+static void test_longer_ids_and_address_forms(void **state)
+{
+    (void)state;
+    ecom_category c = sample_category();
+    SET(c.category_id, "cat_1000");
+    SET(c.subcategories[0].subcategory_id, "sub_1000_00");
+    SET(c.subcategories[1].subcategory_id, "sub_1000_100");
+    assert_round_trip(ECOM_KIND_CATEGORY, &c);
+    static const char *const addresses[] = {"0.0.0.0", "255.255.255.255", "::", "::1",
+                                            "2001:db8:0:0:0:0:2:1", "::ffff:192.0.2.1"};
+    for (size_t i = 0; i < sizeof addresses / sizeof addresses[0]; i++) {
+        ecom_session_event ev = sample_session_start();
+        SET(ev.u.start.geo_data.ip_address, addresses[i]);
+        assert_round_trip(ECOM_KIND_SESSION_EVENT, &ev);
+    }
+}
+
 /* ---- main -------------------------------------------------------------------------------- */
 
 int main(void)
@@ -1288,6 +1387,8 @@ int main(void)
         cmocka_unit_test(test_too_many_entries),
         cmocka_unit_test(test_message_size_limit),
         cmocka_unit_test(test_unknown_fields_accepted),
+        cmocka_unit_test(test_control_character_encoded_but_refused),
+        cmocka_unit_test(test_longer_ids_and_address_forms),
     };
     enum { N_FIXED = sizeof fixed / sizeof fixed[0] };
     /* Every table row is its own test, named by its description. */

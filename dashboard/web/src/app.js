@@ -337,7 +337,7 @@ const chartSpecs = {
             return tooltip(t.topic, [['Events/s', rate(t.events_per_s)], ['Messages', count(t.messages)]]);
           }
           const g = pl.groups[p.dataIndex];
-          return tooltip(g.group, [['Lag', count(g.lag)]]);
+          return tooltip(g.group, g.lag == null ? [['Lag', 'unknown'], ['Why', g.error ?? 'not read']] : [['Lag', count(g.lag)]]);
         },
       },
       xAxis: [
@@ -350,7 +350,7 @@ const chartSpecs = {
       ],
       series: [
         { type: 'bar', xAxisIndex: 0, yAxisIndex: 0, color: COLORS.units, barMaxWidth: 16, label: { show: true, position: 'right', fontSize: 11, formatter: (p) => rate(p.value) } },
-        { type: 'bar', xAxisIndex: 1, yAxisIndex: 1, color: COLORS.lag, barMaxWidth: 16, label: { show: true, position: 'right', fontSize: 11, formatter: (p) => count(p.value) } },
+        { type: 'bar', xAxisIndex: 1, yAxisIndex: 1, color: COLORS.lag, barMaxWidth: 16, label: { show: true, position: 'right', fontSize: 11, formatter: (p) => (p.data?.unknown ? 'unknown' : count(p.value)) } },
       ],
     },
     data: (s) => {
@@ -360,7 +360,9 @@ const chartSpecs = {
       pipelineLeads[1] = sharedLead(groups.map((g) => g.group));
       return {
         yAxis: [{ data: topics.map((t) => t.topic) }, { data: groups.map((g) => g.group) }],
-        series: [{ data: topics.map((t) => t.events_per_s) }, { data: groups.map((g) => g.lag) }],
+        // a lag Kafka could not tell is drawn as the word "unknown", never as a number
+        series: [{ data: topics.map((t) => t.events_per_s) },
+          { data: groups.map((g) => (g.lag == null ? { value: 0, unknown: true } : g.lag)) }],
       };
     },
   },
@@ -456,6 +458,13 @@ function renderStatus(s) {
   $('status').title = p.updated_at ?? '';
 }
 
+// Kafka's figures (events/s, lag, dead letters in the topic) are unknown while it does not answer.
+function renderPipelineNote(s) {
+  const why = s.pipeline?.kafka_error;
+  $('pipeline-unknown').hidden = !why;
+  $('pipeline-unknown').textContent = why ? `Kafka's figures are unknown for now (${why}).` : '';
+}
+
 function showWaiting(reason) {
   $('waiting').hidden = false;
   if (reason) $('waiting-reason').textContent = reason;
@@ -472,6 +481,7 @@ function applySnapshot(s) {
   document.body.classList.remove('no-data');
   renderKpis(s);
   renderStatus(s);
+  renderPipelineNote(s);
   for (const [id, spec] of Object.entries(chartSpecs)) charts[id].setOption(spec.data(s));
 }
 

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs one harness for FUZZ_SECONDS (default 20) from its seeds and the corpus earlier runs
+# grew, under ASan and UBSan. A crash, a leak or a broken property fails the run; libFuzzer
+# leaves the input under artifacts/ and prints how to replay it.
+#
+# usage: run.sh HARNESS NAME WORK_DIR   (seeds in WORK_DIR/seeds/NAME, from seeds.sh)
+set -euo pipefail
+harness=$1
+name=$2
+work=$3
+: "${FUZZ_SECONDS:=20}"
+corpus="$work/corpus/$name"
+mkdir -p "$corpus" "$work/artifacts"
+[ -d "$work/seeds/$name" ] || { echo "no seeds in $work/seeds/$name: run seeds.sh first" >&2; exit 1; }
+exec "$harness" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+  -print_final_stats=1 -artifact_prefix="$work/artifacts/$name-" "$corpus" "$work/seeds/$name"
