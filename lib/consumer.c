@@ -95,6 +95,10 @@ typedef struct loop {
     double others_checked;                      /* last look at partitions held elsewhere */
     bool waiting_logged;
     bool assigned_once;
+    /* what this member holds, as the rebalance callback gave it: read on every turn of the
+     * loop, so kept here rather than asked of librdkafka (rd_kafka_assignment() is a round
+     * trip to its main thread, a pair of context switches each time) */
+    rd_kafka_topic_partition_list_t *assigned;
     bool rewind;             /* the stage asked to drop the open batch and re-seek */
     ecom_background *writer; /* a stage that writes while the loop consumes: its thread */
     handoff handoff;
@@ -273,11 +277,10 @@ static bool ends_all_reached(loop *l)
             rd_kafka_topic_partition_list_add(unread, end->topic, end->partition);
     }
     bool reached = unread->cnt == 0;
-    rd_kafka_topic_partition_list_t *assigned = NULL;
-    if (!reached && rd_kafka_assignment(l->rk, &assigned) == 0 && assigned) {
+    if (!reached) {
         bool here = false; /* an unread partition is still being read here */
         for (int i = 0; i < unread->cnt && !here; i++)
-            here = rd_kafka_topic_partition_list_find(assigned, unread->elems[i].topic,
+            here = rd_kafka_topic_partition_list_find(l->assigned, unread->elems[i].topic,
                                                       unread->elems[i].partition) != NULL;
         double now = ecom_monotonic();
         if (!here && now - l->others_checked >= 1.0) {
@@ -292,7 +295,6 @@ static bool ends_all_reached(loop *l)
                          "service=\"%s\" partitions=%d", l->opts->service, unread->cnt);
             }
         }
-        rd_kafka_topic_partition_list_destroy(assigned);
     }
     rd_kafka_topic_partition_list_destroy(unread);
     return reached;
@@ -794,6 +796,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
         ecom_log(ECOM_INFO, "partitions assigned", "service=\"%s\" count=%d", l->opts->service,
                  parts ? parts->cnt : 0);
         rd_kafka_assign(rk, parts);
+        rd_kafka_topic_partition_list_destroy(l->assigned);
+        l->assigned = parts ? rd_kafka_topic_partition_list_copy(parts)
+                            : rd_kafka_topic_partition_list_new(0);
         return;
     }
     /* revoked (or an error): finish what we hold if we can, then let go */
@@ -805,6 +810,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
     ecom_log(ECOM_INFO, "partitions revoked", "service=\"%s\" count=%d", l->opts->service,
              parts->cnt);
     rd_kafka_assign(rk, NULL);
+    rd_kafka_topic_partition_list_destroy(l->assigned);
+    l->assigned = rd_kafka_topic_partition_list_new(0);
 }
 
 /* ---- the loop ------------------------------------------------------------------------------- */
@@ -1001,6 +1008,7 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
     l.ends = rd_kafka_topic_partition_list_new(16);
     l.read_to = rd_kafka_topic_partition_list_new(16);
     l.from_done = rd_kafka_topic_partition_list_new(16);
+    l.assigned = rd_kafka_topic_partition_list_new(0);
     char host[64] = "";
     gethostname(host, sizeof host - 1);
     snprintf(l.run_id, sizeof l.run_id, "%s on %s pid %ld at %lld", opts->service, host,
@@ -1056,6 +1064,7 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
     rd_kafka_topic_partition_list_destroy(l.ends);
     rd_kafka_topic_partition_list_destroy(l.read_to);
     rd_kafka_topic_partition_list_destroy(l.from_done);
+    rd_kafka_topic_partition_list_destroy(l.assigned);
     if (l.at_start)
         rd_kafka_topic_partition_list_destroy(l.at_start);
     raw_drop(&l, 0);
