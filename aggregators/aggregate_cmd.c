@@ -49,12 +49,14 @@
 #define GAUGE_EVERY_S 1.0
 
 static const ecom_option aggregate_options[] = {
-    {"rebuild", 0, NULL, ECOM_OPT_FLAG, NULL, NULL, NULL, 0, 0, offsetof(ecom_config, rebuild),
-     "recompute every counter from the beginning of the topics into a new generation while the "
-     "current one keeps serving; switch readers to it atomically once caught up, then exit"},
-    {"snapshot", 0, NULL, ECOM_OPT_FLAG, NULL, NULL, NULL, 0, 0, offsetof(ecom_config, snapshot),
-     "print every metric of the current generation as JSON (the manifest's shape) and exit"},
-    {NULL, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL},
+    ECOM_FLAG_OPTION("rebuild", 0, NULL, rebuild,
+                     "recompute every counter from the beginning of the topics into a new "
+                     "generation while the current one keeps serving; switch readers to it "
+                     "atomically once caught up, then exit"),
+    ECOM_FLAG_OPTION("snapshot", 0, NULL, snapshot,
+                     "print every metric of the current generation as JSON (the manifest's "
+                     "shape) and exit"),
+    ECOM_OPTIONS_END,
 };
 
 static const ecom_kind fact_kinds[] = {ECOM_KIND_TRANSACTION, ECOM_KIND_SESSION_EVENT};
@@ -398,7 +400,8 @@ static int load_tables(aggregator *a, ecom_error *err)
 static int consume(aggregator *a, const char *service, const char *group, bool until_end,
                    ecom_consume_stats *stats, ecom_error *err)
 {
-    ecom_consume_opts opts = ecom_consume_opts_for(a->cfg, service, group, 100, fact_kinds, 2);
+    ecom_consume_opts opts =
+        ecom_consume_opts_for(a->cfg, service, group, ECOM_BATCH_MS_AGGREGATE, fact_kinds, 2);
     char instance[300];
     if (a->role == ECOM_COUNTERS_REBUILD) {
         opts.group = group; /* the rebuild's own group, derived from --group */

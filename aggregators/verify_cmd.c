@@ -31,10 +31,9 @@
 #include "ecom/redis.h"
 
 static const ecom_option verify_options[] = {
-    {"manifest", 0, "ECOM_MANIFEST", ECOM_OPT_STRING, NULL, "FILE", NULL, 0, 0,
-     offsetof(ecom_config, manifest),
-     "also compare with the ground truth `ecom generate --manifest` wrote"},
-    {NULL, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL},
+    ECOM_STRING_OPTION("manifest", 0, "ECOM_MANIFEST", manifest, NULL, "FILE",
+                       "also compare with the ground truth `ecom generate --manifest` wrote"),
+    ECOM_OPTIONS_END,
 };
 
 /* ---- MongoDB -------------------------------------------------------------------------------- */

@@ -17,21 +17,17 @@
 #include "ecom/timeutil.h"
 
 static const ecom_option init_options[] = {
-    {"partitions", 0, "ECOM_PARTITIONS", ECOM_OPT_INT, "3", "N", NULL, 1, 10000,
-     offsetof(ecom_config, partitions), "partitions of each new topic"},
-    {"replication", 0, "ECOM_REPLICATION", ECOM_OPT_INT, "1", "N", NULL, 1, 100,
-     offsetof(ecom_config, replication), "replication factor of each new topic"},
-    {"topics-only", 0, NULL, ECOM_OPT_FLAG, NULL, NULL, NULL, 0, 0,
-     offsetof(ecom_config, topics_only),
-     "create the topics only, not the HBase table and the "
-     "MongoDB indexes"},
-    {"wait", 0, "ECOM_WAIT", ECOM_OPT_INT, "0", "SECONDS", NULL, 0, 86400,
-     offsetof(ecom_config, wait_s),
-     "keep trying for up to SECONDS while a service is not "
-     "reachable yet"},
-    {"delete", 0, NULL, ECOM_OPT_FLAG, NULL, NULL, NULL, 0, 0, offsetof(ecom_config, delete_topics),
-     "delete the topics under --topic-prefix instead (their data is gone)"},
-    {NULL, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL},
+    ECOM_INT_OPTION("partitions", 0, "ECOM_PARTITIONS", partitions, "3", 1, 10000, "N",
+                    "partitions of each new topic"),
+    ECOM_INT_OPTION("replication", 0, "ECOM_REPLICATION", replication, "1", 1, 100, "N",
+                    "replication factor of each new topic"),
+    ECOM_FLAG_OPTION("topics-only", 0, NULL, topics_only,
+                     "create the topics only, not the HBase table and the MongoDB indexes"),
+    ECOM_INT_OPTION("wait", 0, "ECOM_WAIT", wait_s, "0", 0, 86400, "SECONDS",
+                    "keep trying for up to SECONDS while a service is not reachable yet"),
+    ECOM_FLAG_OPTION("delete", 0, NULL, delete_topics,
+                     "delete the topics under --topic-prefix instead (their data is gone)"),
+    ECOM_OPTIONS_END,
 };
 
 typedef int (*init_step)(const ecom_config *cfg, ecom_error *err);

@@ -93,8 +93,8 @@ static int mongo_sink_run(ecom_config *cfg)
     if (ecom_retry_run(&indexes, &err) == 0) {
         static const ecom_kind kinds[] = {ECOM_KIND_CATEGORY, ECOM_KIND_PRODUCT, ECOM_KIND_USER,
                                           ECOM_KIND_TRANSACTION};
-        ecom_consume_opts opts =
-            ecom_consume_opts_for(cfg, "sink mongo", "ecom-sink-mongo", 500, kinds, 4);
+        ecom_consume_opts opts = ecom_consume_opts_for(cfg, "sink mongo", "ecom-sink-mongo",
+                                                       ECOM_BATCH_MS_STORE, kinds, 4);
         opts.prefetch_kbytes = PREFETCH_KBYTES;
         ecom_stage stage = {.ctx = &s,
                             .add = sink_add,
@@ -121,11 +121,11 @@ static int mongo_sink_run(ecom_config *cfg)
 }
 
 static const ecom_option mongo_sink_options[] = {
-    {"mongo-connections", 0, "ECOM_MONGO_CONNECTIONS", ECOM_OPT_INT, "1", "N", NULL, 1, 8,
-     offsetof(ecom_config, mongo_connections),
-     "connections each batch is written over at once (FerretDB on SQLite takes one writer at "
-     "a time: keep 1 there)"},
-    {NULL, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL},
+    ECOM_INT_OPTION("mongo-connections", 0, "ECOM_MONGO_CONNECTIONS", mongo_connections, "1", 1, 8,
+                    "N",
+                    "connections each batch is written over at once (FerretDB on SQLite takes "
+                    "one writer at a time: keep 1 there)"),
+    ECOM_OPTIONS_END,
 };
 
 const ecom_command ecom_cmd_sink_mongo = {

@@ -38,12 +38,12 @@
 #define MAX_CONNECTIONS 256
 
 static const ecom_option dashboard_options[] = {
-    {"listen", 'l', "ECOM_LISTEN", ECOM_OPT_STRING, "127.0.0.1:8080", "HOST:PORT", NULL, 0, 0,
-     offsetof(ecom_config, listen),
-     "address to serve on (0.0.0.0:8080 serves every interface, e.g. in a container)"},
-    {"groups", 0, "ECOM_GROUPS", ECOM_OPT_STRING, ECOM_PIPELINE_GROUPS, "GROUP[,...]", NULL, 0, 0,
-     offsetof(ecom_config, groups), "consumer groups whose lag the pipeline panel shows"},
-    {NULL, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL},
+    ECOM_STRING_OPTION("listen", 'l', "ECOM_LISTEN", listen, "127.0.0.1:8080", "HOST:PORT",
+                       "address to serve on (0.0.0.0:8080 serves every interface, e.g. in a "
+                       "container)"),
+    ECOM_STRING_OPTION("groups", 0, "ECOM_GROUPS", groups, ECOM_PIPELINE_GROUPS, "GROUP[,...]",
+                       "consumer groups whose lag the pipeline panel shows"),
+    ECOM_OPTIONS_END,
 };
 
 typedef struct app {

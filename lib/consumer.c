@@ -116,27 +116,28 @@ typedef struct loop {
     int64_t consumed_at_last_progress;
 } loop;
 
+/* --batch-ms has no default of its own: each command passes its own to ecom_consume_opts_for. */
+#define BATCH_MS_HELP                                                                              \
+    "longest time a batch stays open [default: " ECOM_TEXT(                                        \
+        ECOM_BATCH_MS_STORE) "; ecom aggregate, where it bounds how fresh the counters "           \
+                             "are: " ECOM_TEXT(ECOM_BATCH_MS_AGGREGATE) "]"
+
 const ecom_option ecom_consumer_options[] = {
-    {"group", 'g', "ECOM_GROUP", ECOM_OPT_STRING, NULL, "ID", NULL, 0, 0,
-     offsetof(ecom_config, group), "consumer group [default: ecom-<command>]"},
-    {"from", 0, "ECOM_FROM", ECOM_OPT_STRING, NULL, "earliest|TIME", NULL, 0, 0,
-     offsetof(ecom_config, from),
-     "replay from the beginning, or from a time (2025-03-01 or 2025-03-01T12:00:00Z), instead "
-     "of the committed offsets (ecom aggregate: where Redis holds no position yet)"},
-    {"until-end", 'e', "ECOM_UNTIL_END", ECOM_OPT_FLAG, NULL, NULL, NULL, 0, 0,
-     offsetof(ecom_config, until_end),
-     "exit 0 once every partition reached the end offset it had at start, all written and "
-     "committed"},
-    {"batch-size", 0, "ECOM_BATCH_SIZE", ECOM_OPT_INT, "5000", "N", NULL, 1, 1000000,
-     offsetof(ecom_config, batch_size), "messages per batch written to the store"},
-    {"batch-ms", 0, "ECOM_BATCH_MS", ECOM_OPT_INT, NULL, "MS", NULL, 1, 600000,
-     offsetof(ecom_config, batch_ms),
-     "longest time a batch stays open [default: 500; ecom aggregate, where it bounds how fresh "
-     "the counters are: 100]"},
-    {"decode-threads", 0, "ECOM_DECODE_THREADS", ECOM_OPT_INT, "0", "N", NULL, 0, 256,
-     offsetof(ecom_config, decode_threads),
-     "threads decoding and validating messages (0: one per processor)"},
-    {NULL, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL},
+    ECOM_STRING_OPTION("group", 'g', "ECOM_GROUP", group, NULL, "ID",
+                       "consumer group [default: ecom-<command>]"),
+    ECOM_STRING_OPTION("from", 0, "ECOM_FROM", from, NULL, "earliest|TIME",
+                       "replay from the beginning, or from a time (2025-03-01 or "
+                       "2025-03-01T12:00:00Z), instead of the committed offsets (ecom aggregate: "
+                       "where Redis holds no position yet)"),
+    ECOM_FLAG_OPTION("until-end", 'e', "ECOM_UNTIL_END", until_end,
+                     "exit 0 once every partition reached the end offset it had at start, all "
+                     "written and committed"),
+    ECOM_INT_OPTION("batch-size", 0, "ECOM_BATCH_SIZE", batch_size, "5000", 1, 1000000, "N",
+                    "messages per batch written to the store"),
+    ECOM_INT_OPTION("batch-ms", 0, "ECOM_BATCH_MS", batch_ms, NULL, 1, 600000, "MS", BATCH_MS_HELP),
+    ECOM_INT_OPTION("decode-threads", 0, "ECOM_DECODE_THREADS", decode_threads, "0", 0, 256, "N",
+                    "threads decoding and validating messages (0: one per processor)"),
+    ECOM_OPTIONS_END,
 };
 
 ecom_consume_opts ecom_consume_opts_for(const ecom_config *cfg, const char *service,
@@ -173,17 +174,6 @@ int ecom_parse_from(const char *from, bool *earliest, int64_t *ms, ecom_error *e
                          from);
     *ms = t * 1000;
     return 0;
-}
-
-int ecom_kind_of_topic(const ecom_config *cfg, const char *topic)
-{
-    size_t plen = strlen(cfg->topic_prefix);
-    if (strncmp(topic, cfg->topic_prefix, plen) != 0)
-        return -1;
-    for (int k = 0; k < ECOM_KIND_COUNT; k++)
-        if (strcmp(topic + plen, ecom_kind_topic((ecom_kind)k)) == 0)
-            return k;
-    return -1;
 }
 
 /* ---- until-end bookkeeping ------------------------------------------------------------------ */

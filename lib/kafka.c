@@ -11,13 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "ecom/log.h"
-#include "ecom/model.h"
 #include "ecom/redact.h"
-
-void ecom_topic_name(const ecom_config *cfg, const char *suffix, char *out, size_t out_size)
-{
-    snprintf(out, out_size, "%s%s", cfg->topic_prefix ? cfg->topic_prefix : "", suffix);
-}
 
 /* Sets one property. librdkafka's refusal may quote the value; a secret's never shows. */
 static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, const char *origin,
@@ -189,18 +183,6 @@ void ecom_producer_close(ecom_producer *p)
     p->rk = NULL;
 }
 
-typedef struct topic_spec {
-    const char *suffix;
-    const char *cleanup_policy;
-} topic_spec;
-
-static const topic_spec project_topics[] = {
-    {"categories", "compact"},  {"products", "compact"},      {"users", "compact"},
-    {"transactions", "delete"}, {"session_events", "delete"}, {ECOM_TOPIC_DLQ, "delete"},
-};
-
-enum { N_PROJECT_TOPICS = sizeof project_topics / sizeof project_topics[0] };
-
 /* Waits for an admin result; NULL (with err set) on timeout or request-level error. */
 static rd_kafka_event_t *admin_wait(rd_kafka_queue_t *q, const ecom_config *cfg, ecom_error *err)
 {
@@ -220,7 +202,7 @@ static rd_kafka_event_t *admin_wait(rd_kafka_queue_t *q, const ecom_config *cfg,
 int ecom_kafka_create_topics(const ecom_config *cfg, int partitions, int replication, int *created,
                              ecom_error *err)
 {
-    enum { N = N_PROJECT_TOPICS };
+    enum { N = ECOM_TOPIC_COUNT };
     char errstr[512];
     rd_kafka_t *rk = ecom_kafka_admin_client(cfg, err);
     if (!rk)
@@ -228,10 +210,10 @@ int ecom_kafka_create_topics(const ecom_config *cfg, int partitions, int replica
     rd_kafka_NewTopic_t *topics[N];
     for (int i = 0; i < N; i++) {
         char name[256];
-        ecom_topic_name(cfg, project_topics[i].suffix, name, sizeof name);
+        ecom_topic_name(cfg, ecom_topics[i].suffix, name, sizeof name);
         topics[i] = rd_kafka_NewTopic_new(name, partitions, replication, errstr, sizeof errstr);
-        rd_kafka_NewTopic_set_config(topics[i], "cleanup.policy", project_topics[i].cleanup_policy);
-        if (strcmp(project_topics[i].cleanup_policy, "delete") == 0) {
+        rd_kafka_NewTopic_set_config(topics[i], "cleanup.policy", ecom_topics[i].cleanup_policy);
+        if (strcmp(ecom_topics[i].cleanup_policy, "delete") == 0) {
             rd_kafka_NewTopic_set_config(topics[i], "retention.ms", "-1");
             rd_kafka_NewTopic_set_config(topics[i], "retention.bytes", "-1");
         }
@@ -268,14 +250,14 @@ int ecom_kafka_create_topics(const ecom_config *cfg, int partitions, int replica
 
 int ecom_kafka_delete_topics(const ecom_config *cfg, ecom_error *err)
 {
-    enum { N = N_PROJECT_TOPICS };
+    enum { N = ECOM_TOPIC_COUNT };
     rd_kafka_t *rk = ecom_kafka_admin_client(cfg, err);
     if (!rk)
         return -1;
     rd_kafka_DeleteTopic_t *topics[N];
     for (int i = 0; i < N; i++) {
         char name[256];
-        ecom_topic_name(cfg, project_topics[i].suffix, name, sizeof name);
+        ecom_topic_name(cfg, ecom_topics[i].suffix, name, sizeof name);
         topics[i] = rd_kafka_DeleteTopic_new(name);
     }
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);

@@ -23,31 +23,29 @@
 #define FIELD(cfg, opt, type) ((type *)((char *)(cfg) + (opt)->offset))
 
 const ecom_option ecom_common_options[] = {
-    {"brokers", 'b', "ECOM_BROKERS", ECOM_OPT_STRING, "127.0.0.1:9092", "HOST:PORT[,...]", NULL, 0,
-     0, offsetof(ecom_config, brokers), "Kafka bootstrap servers"},
-    {"topic-prefix", 0, "ECOM_TOPIC_PREFIX", ECOM_OPT_STRING, "ecom.", "PREFIX", NULL, 0, 0,
-     offsetof(ecom_config, topic_prefix), "prefix of every topic name"},
-    {"X", 'X', NULL, ECOM_OPT_PROPS, NULL, "KEY=VALUE", NULL, 0, 0, offsetof(ecom_config, kafka),
-     "librdkafka property (repeatable): security.protocol, sasl.*, ssl.*, tuning"},
-    {"kafka-config", 0, "ECOM_KAFKA_CONFIG", ECOM_OPT_STRING, NULL, "FILE", NULL, 0, 0,
-     offsetof(ecom_config, kafka_config),
-     "file of librdkafka KEY=VALUE lines (keeps secrets off the command line); -X wins"},
-    {"mongo-uri", 0, "ECOM_MONGO_URI", ECOM_OPT_STRING, "mongodb://127.0.0.1:27017", "URI", NULL, 0,
-     0, offsetof(ecom_config, mongo_uri),
-     "MongoDB connection string (credentials and TLS options go in it)"},
-    {"mongo-db", 0, "ECOM_MONGO_DB", ECOM_OPT_STRING, "ecommerce_db", "NAME", NULL, 0, 0,
-     offsetof(ecom_config, mongo_db), "MongoDB database"},
-    {"hbase", 0, "ECOM_HBASE", ECOM_OPT_STRING, "127.0.0.1:9091", "HOST:PORT", NULL, 0, 0,
-     offsetof(ecom_config, hbase), "HBase Thrift2 server"},
-    {"hbase-table", 0, "ECOM_HBASE_TABLE", ECOM_OPT_STRING, "user_sessions", "NAME", NULL, 0, 0,
-     offsetof(ecom_config, hbase_table), "HBase table of the sessions"},
-    {"redis", 0, "ECOM_REDIS", ECOM_OPT_STRING, "redis://127.0.0.1:6379", "URL", NULL, 0, 0,
-     offsetof(ecom_config, redis), "Redis, redis://[user:pass@]host:port[/db]"},
-    {"redis-prefix", 0, "ECOM_REDIS_PREFIX", ECOM_OPT_STRING, NULL, "PREFIX", NULL, 0, 0,
-     offsetof(ecom_config, redis_prefix), "prefix of every Redis key [default: the topic prefix]"},
-    {"help", 'h', NULL, ECOM_OPT_FLAG, NULL, NULL, NULL, 0, 0, offsetof(ecom_config, help),
-     "show this help and exit"},
-    {NULL, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL},
+    ECOM_STRING_OPTION("brokers", 'b', "ECOM_BROKERS", brokers, "127.0.0.1:9092", "HOST:PORT[,...]",
+                       "Kafka bootstrap servers"),
+    ECOM_STRING_OPTION("topic-prefix", 0, "ECOM_TOPIC_PREFIX", topic_prefix, "ecom.", "PREFIX",
+                       "prefix of every topic name"),
+    ECOM_PROPS_OPTION("X", 'X', kafka, "KEY=VALUE",
+                      "librdkafka property (repeatable): security.protocol, sasl.*, ssl.*, tuning"),
+    ECOM_STRING_OPTION(
+        "kafka-config", 0, "ECOM_KAFKA_CONFIG", kafka_config, NULL, "FILE",
+        "file of librdkafka KEY=VALUE lines (keeps secrets off the command line); -X wins"),
+    ECOM_STRING_OPTION("mongo-uri", 0, "ECOM_MONGO_URI", mongo_uri, "mongodb://127.0.0.1:27017",
+                       "URI", "MongoDB connection string (credentials and TLS options go in it)"),
+    ECOM_STRING_OPTION("mongo-db", 0, "ECOM_MONGO_DB", mongo_db, "ecommerce_db", "NAME",
+                       "MongoDB database"),
+    ECOM_STRING_OPTION("hbase", 0, "ECOM_HBASE", hbase, "127.0.0.1:9091", "HOST:PORT",
+                       "HBase Thrift2 server"),
+    ECOM_STRING_OPTION("hbase-table", 0, "ECOM_HBASE_TABLE", hbase_table, "user_sessions", "NAME",
+                       "HBase table of the sessions"),
+    ECOM_STRING_OPTION("redis", 0, "ECOM_REDIS", redis, "redis://127.0.0.1:6379", "URL",
+                       "Redis, redis://[user:pass@]host:port[/db]"),
+    ECOM_STRING_OPTION("redis-prefix", 0, "ECOM_REDIS_PREFIX", redis_prefix, NULL, "PREFIX",
+                       "prefix of every Redis key [default: the topic prefix]"),
+    ECOM_FLAG_OPTION("help", 'h', NULL, help, "show this help and exit"),
+    ECOM_OPTIONS_END,
 };
 
 void ecom_props_set(ecom_props *p, const char *key, const char *value)
@@ -143,16 +141,17 @@ const char *ecom_config_redis_prefix(const ecom_config *cfg)
 
 void ecom_config_free(ecom_config *cfg)
 {
-    char **strings[] = {&cfg->brokers,      &cfg->topic_prefix, &cfg->kafka_config, &cfg->mongo_uri,
-                        &cfg->mongo_db,     &cfg->hbase,        &cfg->hbase_table,  &cfg->redis,
-                        &cfg->redis_prefix, &cfg->end,          &cfg->mode,         &cfg->manifest,
-                        &cfg->output,       &cfg->group,        &cfg->from,         &cfg->listen,
-                        &cfg->groups};
-    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
-        free(*strings[i]);
-        *strings[i] = NULL;
+    for (const ecom_option *const *t = cfg->tables; t && *t; t++) {
+        for (const ecom_option *o = *t; o->name; o++) {
+            if (o->type == ECOM_OPT_STRING) {
+                char **f = FIELD(cfg, o, char *);
+                free(*f);
+                *f = NULL;
+            } else if (o->type == ECOM_OPT_PROPS) {
+                ecom_props_free(FIELD(cfg, o, ecom_props));
+            }
+        }
     }
-    ecom_props_free(&cfg->kafka);
     for (int i = 0; i < cfg->n_args; i++)
         free(cfg->args[i]);
     free(cfg->args);
@@ -300,6 +299,7 @@ static int apply_defaults_and_env(const ecom_option *const *tables, ecom_config 
 int ecom_options_parse(const ecom_option *const *tables, int argc, char **argv, ecom_config *cfg,
                        ecom_error *err)
 {
+    cfg->tables = tables;
     if (apply_defaults_and_env(tables, cfg, err))
         return -1;
     bool options_done = false;

@@ -12,11 +12,11 @@
 #include <string.h>
 #include "ecom/buf.h"
 #include "ecom/codec.h"
-#include "ecom/consumer.h"
 #include "ecom/kafka.h"
 #include "ecom/log.h"
 #include "ecom/retry.h"
 #include "ecom/signals.h"
+#include "ecom/topics.h"
 
 #define POLL_BATCH 10000      /* messages applied per poll call at most */
 #define CATCH_UP_STALL_S 60.0   /* no progress for this long while behind: give up */

@@ -8,24 +8,15 @@
  * headers; a value they quote is escaped first (escape.h), so a hostile id cannot forge a log
  * line or a header.
  */
+#include "ecom/validate.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include "ecom/codec.h"
 #include "ecom/escape.h"
 #include "ecom/model.h"
-
-static const char *const kind_topics[ECOM_KIND_COUNT] = {
-    "categories", "products", "users", "transactions", "session_events",
-};
-
-static const char *const event_type_names[] = {"session_start", "page_view", "cart_add",
-                                               "session_end"};
-static const char *const page_type_names[ECOM_PAGE_COUNT] = {
-    "home", "search", "category_listing", "product_detail", "cart", "checkout", "confirmation"};
-static const char *const conversion_names[] = {"converted", "abandoned", "browsed"};
 
 static const char *const device_types[] = {"mobile", "desktop", "tablet", NULL};
 static const char *const device_oses[] = {"iOS", "Android", "Windows", "macOS", NULL};
@@ -35,97 +26,6 @@ static const char *const referrers[] = {"direct",        "email",     "social",
 static const char *const payment_methods[] = {"credit_card", "debit_card",    "paypal", "apple_pay",
                                               "google_pay",  "bank_transfer", NULL};
 static const char *const statuses[] = {"completed", "processing", "shipped", "delivered", NULL};
-
-const char *ecom_kind_topic(ecom_kind kind)
-{
-    return kind < ECOM_KIND_COUNT ? kind_topics[kind] : "unknown";
-}
-
-const char *ecom_key(ecom_kind kind, const void *rec)
-{
-    switch (kind) {
-    case ECOM_KIND_CATEGORY:
-        return ((const ecom_category *)rec)->category_id;
-    case ECOM_KIND_PRODUCT:
-        return ((const ecom_product *)rec)->product_id;
-    case ECOM_KIND_USER:
-        return ((const ecom_user *)rec)->user_id;
-    case ECOM_KIND_TRANSACTION:
-        return ((const ecom_transaction *)rec)->user_id;
-    case ECOM_KIND_SESSION_EVENT:
-        return ((const ecom_session_event *)rec)->user_id;
-    default:
-        return "";
-    }
-}
-
-const char *ecom_record_id(const ecom_record *r)
-{
-    switch (r->kind) {
-    case ECOM_KIND_CATEGORY:
-        return r->u.category.category_id;
-    case ECOM_KIND_PRODUCT:
-        return r->u.product.product_id;
-    case ECOM_KIND_USER:
-        return r->u.user.user_id;
-    case ECOM_KIND_TRANSACTION:
-        return r->u.transaction.transaction_id;
-    case ECOM_KIND_SESSION_EVENT:
-        return r->u.event.event_id;
-    default:
-        return "";
-    }
-}
-
-static int name_lookup(const char *const *names, int n, const char *s)
-{
-    for (int i = 0; i < n; i++)
-        if (strcmp(names[i], s) == 0)
-            return i;
-    return -1;
-}
-
-const char *ecom_event_type_name(ecom_event_type t)
-{
-    return event_type_names[t];
-}
-
-int ecom_event_type_from_name(const char *s, ecom_event_type *out)
-{
-    int i = name_lookup(event_type_names, 4, s);
-    if (i < 0)
-        return -1;
-    *out = (ecom_event_type)i;
-    return 0;
-}
-
-const char *ecom_page_type_name(ecom_page_type t)
-{
-    return page_type_names[t];
-}
-
-int ecom_page_type_from_name(const char *s, ecom_page_type *out)
-{
-    int i = name_lookup(page_type_names, ECOM_PAGE_COUNT, s);
-    if (i < 0)
-        return -1;
-    *out = (ecom_page_type)i;
-    return 0;
-}
-
-const char *ecom_conversion_name(ecom_conversion c)
-{
-    return conversion_names[c];
-}
-
-int ecom_conversion_from_name(const char *s, ecom_conversion *out)
-{
-    int i = name_lookup(conversion_names, 3, s);
-    if (i < 0)
-        return -1;
-    *out = (ecom_conversion)i;
-    return 0;
-}
 
 /* "<prefix><digits>" with at least min_digits digits. */
 static bool id_shape(const char *s, const char *prefix, int min_digits)

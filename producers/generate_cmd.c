@@ -38,33 +38,33 @@
 #define TRANSACTIONS_PER_SESSION 0.25
 
 static const ecom_option generate_options[] = {
-    {"seed", 0, "ECOM_SEED", ECOM_OPT_UINT64, "42", "N", NULL, 0, 0, offsetof(ecom_config, seed),
-     "random seed: the same seed and --end give the same data"},
-    {"scale", 0, "ECOM_SCALE", ECOM_OPT_DOUBLE, "1", "F", NULL, 0.00001, 100,
-     offsetof(ecom_config, scale),
-     "size factor: 1 = 10,000 users, 5,000 products, 500,000 transactions, 2,000,000 sessions"},
-    {"end", 0, "ECOM_END", ECOM_OPT_STRING, NULL, "YYYY-MM-DD", NULL, 0, 0,
-     offsetof(ecom_config, end), "end of the 90-day window (exclusive, UTC) [default: today]"},
-    {"mode", 0, "ECOM_MODE", ECOM_OPT_STRING, "backfill", "MODE", "backfill|live", 0, 0,
-     offsetof(ecom_config, mode),
-     "backfill: the whole history as fast as possible; live: events stamped now, paced by --rate"},
-    {"rate", 0, "ECOM_RATE", ECOM_OPT_DOUBLE, "1000", "EVENTS/S", NULL, 0.1, 10000000,
-     offsetof(ecom_config, rate), "live mode: session events per second"},
-    {"limit", 0, "ECOM_LIMIT", ECOM_OPT_INT, "0", "N", NULL, 0, 1e15, offsetof(ecom_config, limit),
-     "live mode: stop after about N session events (0: until signalled)"},
-    {"concurrency", 0, "ECOM_CONCURRENCY", ECOM_OPT_INT, "256", "N", NULL, 1, 100000,
-     offsetof(ecom_config, concurrency), "live mode: sessions open at the same time"},
-    {"manifest", 0, "ECOM_MANIFEST", ECOM_OPT_STRING, NULL, "FILE", NULL, 0, 0,
-     offsetof(ecom_config, manifest), "write the ground-truth value of every metric to FILE"},
-    {"output", 'o', "ECOM_OUTPUT", ECOM_OPT_STRING, NULL, "FILE|-", NULL, 0, 0,
-     offsetof(ecom_config, output),
-     "write NDJSON lines {topic,key,value} to FILE (- for stdout) instead of Kafka"},
-    {"progress", 0, "ECOM_PROGRESS", ECOM_OPT_FLAG, NULL, NULL, NULL, 0, 0,
-     offsetof(ecom_config, progress), "show the progress line even when stderr is not a terminal"},
-    {"once", 0, "ECOM_ONCE", ECOM_OPT_FLAG, NULL, NULL, NULL, 0, 0, offsetof(ecom_config, once),
-     "backfill: publish nothing if the fact topics already hold messages (a deployment's "
-     "one-time history, safe to run again)"},
-    {NULL, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL},
+    ECOM_UINT64_OPTION("seed", 0, "ECOM_SEED", seed, "42", "N",
+                       "random seed: the same seed and --end give the same data"),
+    ECOM_DOUBLE_OPTION("scale", 0, "ECOM_SCALE", scale, "1", 0.00001, 100, "F",
+                       "size factor: 1 = 10,000 users, 5,000 products, 500,000 transactions, "
+                       "2,000,000 sessions"),
+    ECOM_STRING_OPTION("end", 0, "ECOM_END", end, NULL, "YYYY-MM-DD",
+                       "end of the 90-day window (exclusive, UTC) [default: today]"),
+    ECOM_CHOICE_OPTION("mode", 0, "ECOM_MODE", mode, "backfill", "backfill|live", "MODE",
+                       "backfill: the whole history as fast as possible; live: events stamped "
+                       "now, paced by --rate"),
+    ECOM_DOUBLE_OPTION("rate", 0, "ECOM_RATE", rate, "1000", 0.1, 10000000, "EVENTS/S",
+                       "live mode: session events per second"),
+    ECOM_INT_OPTION("limit", 0, "ECOM_LIMIT", limit, "0", 0, 1e15, "N",
+                    "live mode: stop after about N session events (0: until signalled)"),
+    ECOM_INT_OPTION("concurrency", 0, "ECOM_CONCURRENCY", concurrency, "256", 1, 100000, "N",
+                    "live mode: sessions open at the same time"),
+    ECOM_STRING_OPTION("manifest", 0, "ECOM_MANIFEST", manifest, NULL, "FILE",
+                       "write the ground-truth value of every metric to FILE"),
+    ECOM_STRING_OPTION("output", 'o', "ECOM_OUTPUT", output, NULL, "FILE|-",
+                       "write NDJSON lines {topic,key,value} to FILE (- for stdout) instead of "
+                       "Kafka"),
+    ECOM_FLAG_OPTION("progress", 0, "ECOM_PROGRESS", progress,
+                     "show the progress line even when stderr is not a terminal"),
+    ECOM_FLAG_OPTION("once", 0, "ECOM_ONCE", once,
+                     "backfill: publish nothing if the fact topics already hold messages (a "
+                     "deployment's one-time history, safe to run again)"),
+    ECOM_OPTIONS_END,
 };
 
 typedef struct generator {

@@ -5,6 +5,12 @@
  * uniformly from home, search and category_listing. A product_detail page that finds no
  * sellable product (everything sold out or not yet created) degrades to a category listing so
  * the page count stays as drawn.
+ *
+ * gen_session_simulate runs the steps of a session in order: sim_begin (user, duration, page
+ * times), the profile of session_start, page_flow (each page_view, and cart_consider on every
+ * product page), conversion (and buy), session_end. All of them draw from the session's own
+ * stream in that order: moving, adding or skipping a draw changes the data of every session
+ * from there on, so a refactoring here must leave `ecom generate --output -` byte-identical.
  */
 #include "session_sim.h"
 
@@ -117,121 +123,179 @@ static void add_viewed(ecom_session_end *end, const char *product_id)
         snprintf(end->viewed_products[end->n_viewed++], ECOM_ID_MAX, "%s", product_id);
 }
 
-void gen_session_simulate(gen_world *w, int64_t index, ecom_time start, int64_t *next_txn,
-                          gen_session *s)
-{
-    ecom_rng r;
-    ecom_rng_seed(&r, w->seed, STREAM_SESSIONS + (uint64_t)index);
+/* One session being simulated: what its steps read and fill, in the order they run. */
+typedef struct sim {
+    gen_world *w;
+    gen_session *s;
+    ecom_rng r; /* the session's own stream: every draw below comes from it, in a fixed order */
     char session_id[ECOM_ID_MAX];
-    snprintf(session_id, sizeof session_id, "sess_%08lld", (long long)index);
-    const ecom_user *user = &w->users[ecom_rng_below(&r, (uint64_t)w->n_users)];
+    const ecom_user *user;
+    int32_t duration;               /* seconds from start to session_end */
+    int n_pages;                    /* page views, as drawn */
+    int32_t page_at[GEN_MAX_PAGES]; /* offset of each page view from the start, ascending */
+    ecom_session_end end;           /* filled as the session goes, emitted last */
+    cart c;
+    bool reached_checkout; /* a checkout or confirmation page was viewed */
+} sim;
+
+static ecom_session_event *sim_event(sim *m, ecom_event_type type, int32_t offset)
+{
+    return next_event(m->s, m->session_id, m->user->user_id, type, offset);
+}
+
+/* Draws who the session belongs to, how long it lasts and when each of its pages is viewed. */
+static void sim_begin(sim *m, gen_world *w, int64_t index, ecom_time start, gen_session *s)
+{
+    memset(m, 0, sizeof *m);
+    m->w = w;
+    m->s = s;
+    ecom_rng_seed(&m->r, w->seed, STREAM_SESSIONS + (uint64_t)index);
+    snprintf(m->session_id, sizeof m->session_id, "sess_%08lld", (long long)index);
+    m->user = &w->users[ecom_rng_below(&m->r, (uint64_t)w->n_users)];
     s->start = start;
     s->n_events = 0;
     s->viewed = s->carted = s->converted = s->has_transaction = false;
+    m->duration = (int32_t)ecom_rng_range(&m->r, 30, 3600);
+    m->n_pages = (int)ecom_rng_range(&m->r, GEN_MIN_PAGES, GEN_MAX_PAGES);
+    for (int i = 0; i < m->n_pages; i++)
+        m->page_at[i] = (int32_t)ecom_rng_below(&m->r, (uint64_t)m->duration);
+    qsort(m->page_at, (size_t)m->n_pages, sizeof m->page_at[0], cmp_i32);
+}
 
-    int32_t duration = (int32_t)ecom_rng_range(&r, 30, 3600);
-    int n_pages = (int)ecom_rng_range(&r, GEN_MIN_PAGES, GEN_MAX_PAGES);
-    int32_t page_at[GEN_MAX_PAGES];
-    for (int i = 0; i < n_pages; i++)
-        page_at[i] = (int32_t)ecom_rng_below(&r, (uint64_t)duration);
-    qsort(page_at, (size_t)n_pages, sizeof page_at[0], cmp_i32);
+/* The cart: with p=0.3 a viewed product is added, 1-3 of it, as far as its stock goes beyond
+ * what the cart already holds; a full cart takes no new product. */
+static void cart_consider(sim *m, int product, int i)
+{
+    if (!ecom_rng_chance(&m->r, 0.3))
+        return;
+    const ecom_product *p = &m->w->products[product];
+    cart *c = &m->c;
+    int32_t want = (int32_t)ecom_rng_range(&m->r, 1, 3);
+    int line = cart_find(c, product);
+    int32_t in_cart = line >= 0 ? c->quantity[line] : 0;
+    int32_t qty = want < p->current_stock - in_cart ? want : p->current_stock - in_cart;
+    if (qty <= 0 || (line < 0 && c->n == ECOM_MAX_ITEMS))
+        return;
+    if (line < 0) {
+        line = c->n++;
+        c->product[line] = product;
+        c->quantity[line] = 0;
+        c->unit_price[line] = gen_price_at(p, m->s->start + m->page_at[i]);
+    }
+    c->quantity[line] += qty;
+    ecom_session_event *ev = sim_event(m, ECOM_EV_CART_ADD, m->page_at[i]);
+    copy_id(ev->u.cart_add.product_id, p->product_id);
+    ev->u.cart_add.quantity = qty;
+    ev->u.cart_add.unit_price_cents = c->unit_price[line];
+    m->s->carted = true;
+}
 
-    ecom_session_event *ev = next_event(s, session_id, user->user_id, ECOM_EV_SESSION_START, 0);
-    gen_session_profile(&r, user, &ev->u.start);
-
-    ecom_session_end end;
-    memset(&end, 0, sizeof end);
-    cart c = {0};
-    bool reached_checkout = false;
-    ecom_page_type page = (ecom_page_type)ecom_rng_below(&r, 3); /* home|search|listing */
-    for (int i = 0; i < n_pages; i++) {
-        if (i > 0)
-            page = (ecom_page_type)ecom_rng_weighted(&r, flow[page], ECOM_PAGE_COUNT);
-        ecom_time ts = start + page_at[i];
-        int product = -1;
-        if (page == ECOM_PAGE_PRODUCT_DETAIL) {
-            product = gen_pick_product(w, &r, ts);
-            if (product < 0)
-                page = ECOM_PAGE_CATEGORY_LISTING;
-        }
-        ev = next_event(s, session_id, user->user_id, ECOM_EV_PAGE_VIEW, page_at[i]);
-        ecom_page_view *pv = &ev->u.page_view;
-        pv->seq = i + 1;
-        pv->page_type = page;
-        pv->view_duration = (i + 1 < n_pages ? page_at[i + 1] : duration) - page_at[i];
-        if (page == ECOM_PAGE_CATEGORY_LISTING)
-            snprintf(pv->category_id, sizeof pv->category_id, "cat_%03d",
-                     (int)ecom_rng_below(&r, GEN_CATEGORIES));
-        if (page == ECOM_PAGE_CHECKOUT || page == ECOM_PAGE_CONFIRMATION)
-            reached_checkout = true;
+/* Page view i of `page`; returns the product it shows, or -1. */
+static int page_view(sim *m, int i, ecom_page_type page)
+{
+    ecom_time ts = m->s->start + m->page_at[i];
+    int product = -1;
+    if (page == ECOM_PAGE_PRODUCT_DETAIL) {
+        product = gen_pick_product(m->w, &m->r, ts);
         if (product < 0)
-            continue;
-
-        const ecom_product *p = &w->products[product];
+            page = ECOM_PAGE_CATEGORY_LISTING;
+    }
+    ecom_session_event *ev = sim_event(m, ECOM_EV_PAGE_VIEW, m->page_at[i]);
+    ecom_page_view *pv = &ev->u.page_view;
+    pv->seq = i + 1;
+    pv->page_type = page;
+    pv->view_duration = (i + 1 < m->n_pages ? m->page_at[i + 1] : m->duration) - m->page_at[i];
+    if (page == ECOM_PAGE_CATEGORY_LISTING)
+        snprintf(pv->category_id, sizeof pv->category_id, "cat_%03d",
+                 (int)ecom_rng_below(&m->r, GEN_CATEGORIES));
+    if (page == ECOM_PAGE_CHECKOUT || page == ECOM_PAGE_CONFIRMATION)
+        m->reached_checkout = true;
+    if (product >= 0) {
+        const ecom_product *p = &m->w->products[product];
         copy_id(pv->product_id, p->product_id);
         copy_id(pv->category_id, p->category_id);
-        s->viewed = true;
-        add_viewed(&end, p->product_id);
-        if (!ecom_rng_chance(&r, 0.3))
-            continue;
-        int32_t want = (int32_t)ecom_rng_range(&r, 1, 3);
-        int line = cart_find(&c, product);
-        int32_t in_cart = line >= 0 ? c.quantity[line] : 0;
-        int32_t qty = want < p->current_stock - in_cart ? want : p->current_stock - in_cart;
-        if (qty <= 0 || (line < 0 && c.n == ECOM_MAX_ITEMS))
-            continue;
-        ecom_cents price = gen_price_at(p, ts);
-        if (line < 0) {
-            line = c.n++;
-            c.product[line] = product;
-            c.quantity[line] = 0;
-            c.unit_price[line] = price;
-        }
-        c.quantity[line] += qty;
-        ev = next_event(s, session_id, user->user_id, ECOM_EV_CART_ADD, page_at[i]);
-        copy_id(ev->u.cart_add.product_id, p->product_id);
-        ev->u.cart_add.quantity = qty;
-        ev->u.cart_add.unit_price_cents = c.unit_price[line];
-        s->carted = true;
+        m->s->viewed = true;
+        add_viewed(&m->end, p->product_id);
     }
+    return product;
+}
 
-    /* Conversion: a cart that reached checkout buys with p=0.7 if stock still covers it. */
-    end.conversion_status = c.n ? ECOM_CONV_ABANDONED : ECOM_CONV_BROWSED;
-    if (c.n && reached_checkout && ecom_rng_chance(&r, 0.7)) {
-        bool in_stock = true;
-        for (int i = 0; i < c.n; i++)
-            in_stock &= w->products[c.product[i]].current_stock >= c.quantity[i];
-        if (in_stock) {
-            end.conversion_status = ECOM_CONV_CONVERTED;
-            s->converted = s->has_transaction = true;
-            ecom_transaction *t = &s->transaction;
-            memset(t, 0, sizeof *t);
-            snprintf(t->transaction_id, sizeof t->transaction_id, "txn_%08lld",
-                     (long long)(*next_txn)++);
-            snprintf(t->session_id, sizeof t->session_id, "%s", session_id);
-            snprintf(t->user_id, sizeof t->user_id, "%s", user->user_id);
-            t->timestamp = start + duration;
-            t->n_items = c.n;
-            for (int i = 0; i < c.n; i++) {
-                gen_take_stock(w, c.product[i], c.quantity[i]);
-                snprintf(t->items[i].product_id, sizeof t->items[i].product_id, "%s",
-                         w->products[c.product[i]].product_id);
-                t->items[i].quantity = c.quantity[i];
-                t->items[i].unit_price_cents = c.unit_price[i];
-            }
-            price_transaction(&r, t);
-            snprintf(end.transaction_id, sizeof end.transaction_id, "%s", t->transaction_id);
-        }
+/* The page flow: the first page uniformly from home, search and category_listing, each next one
+ * by the transition table from the page drawn before (a degraded product page included), every
+ * product page a chance for the cart. */
+static void page_flow(sim *m)
+{
+    ecom_page_type page = (ecom_page_type)ecom_rng_below(&m->r, 3);
+    for (int i = 0; i < m->n_pages; i++) {
+        if (i > 0)
+            page = (ecom_page_type)ecom_rng_weighted(&m->r, flow[page], ECOM_PAGE_COUNT);
+        int product = page_view(m, i, page);
+        if (product >= 0)
+            cart_consider(m, product, i);
     }
-    end.duration_seconds = duration;
-    end.n_cart = c.n;
-    for (int i = 0; i < c.n; i++) {
-        snprintf(end.cart_contents[i].product_id, ECOM_ID_MAX, "%s",
-                 w->products[c.product[i]].product_id);
-        end.cart_contents[i].quantity = c.quantity[i];
+}
+
+/* The purchase of the whole cart at the session's end: its stock is taken and the transaction
+ * priced. */
+static void buy(sim *m, int64_t *next_txn)
+{
+    const cart *c = &m->c;
+    ecom_transaction *t = &m->s->transaction;
+    memset(t, 0, sizeof *t);
+    snprintf(t->transaction_id, sizeof t->transaction_id, "txn_%08lld", (long long)(*next_txn)++);
+    snprintf(t->session_id, sizeof t->session_id, "%s", m->session_id);
+    snprintf(t->user_id, sizeof t->user_id, "%s", m->user->user_id);
+    t->timestamp = m->s->start + m->duration;
+    t->n_items = c->n;
+    for (int i = 0; i < c->n; i++) {
+        gen_take_stock(m->w, c->product[i], c->quantity[i]);
+        snprintf(t->items[i].product_id, sizeof t->items[i].product_id, "%s",
+                 m->w->products[c->product[i]].product_id);
+        t->items[i].quantity = c->quantity[i];
+        t->items[i].unit_price_cents = c->unit_price[i];
     }
-    ev = next_event(s, session_id, user->user_id, ECOM_EV_SESSION_END, duration);
-    ev->u.end = end;
+    price_transaction(&m->r, t);
+    snprintf(m->end.transaction_id, sizeof m->end.transaction_id, "%s", t->transaction_id);
+    m->end.conversion_status = ECOM_CONV_CONVERTED;
+    m->s->converted = m->s->has_transaction = true;
+}
+
+/* The conversion: a cart that reached checkout buys with p=0.7 if stock still covers all of it;
+ * any other cart is abandoned, and a session without one only browsed. */
+static void conversion(sim *m, int64_t *next_txn)
+{
+    const cart *c = &m->c;
+    m->end.conversion_status = c->n ? ECOM_CONV_ABANDONED : ECOM_CONV_BROWSED;
+    if (!c->n || !m->reached_checkout || !ecom_rng_chance(&m->r, 0.7))
+        return;
+    for (int i = 0; i < c->n; i++)
+        if (m->w->products[c->product[i]].current_stock < c->quantity[i])
+            return;
+    buy(m, next_txn);
+}
+
+/* session_end: the duration, the conversion and the final cart. */
+static void session_end(sim *m)
+{
+    m->end.duration_seconds = m->duration;
+    m->end.n_cart = m->c.n;
+    for (int i = 0; i < m->c.n; i++) {
+        snprintf(m->end.cart_contents[i].product_id, ECOM_ID_MAX, "%s",
+                 m->w->products[m->c.product[i]].product_id);
+        m->end.cart_contents[i].quantity = m->c.quantity[i];
+    }
+    sim_event(m, ECOM_EV_SESSION_END, m->duration)->u.end = m->end;
+}
+
+void gen_session_simulate(gen_world *w, int64_t index, ecom_time start, int64_t *next_txn,
+                          gen_session *s)
+{
+    sim m;
+    sim_begin(&m, w, index, start, s);
+    gen_session_profile(&m.r, m.user, &sim_event(&m, ECOM_EV_SESSION_START, 0)->u.start);
+    page_flow(&m);
+    conversion(&m, next_txn);
+    session_end(&m);
 }
 
 bool gen_standalone_transaction(gen_world *w, ecom_rng *r, ecom_time ts, int64_t txn_number,

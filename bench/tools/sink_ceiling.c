@@ -30,6 +30,7 @@
 #include "ecom/hbase_store.h"
 #include "ecom/mongo_store.h"
 #include "ecom/timeutil.h"
+#include "ecom/topics.h"
 
 #define N_COLLECTIONS ((int)ECOM_KIND_TRANSACTION + 1)
 

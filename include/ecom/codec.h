@@ -19,6 +19,7 @@
 #include "ecom/buf.h"
 #include "ecom/error.h"
 #include "ecom/model.h"
+#include "ecom/validate.h"
 
 /* Encoding and validation take the kind and a pointer to that kind's struct (ecom_category,
  * ..., ecom_session_event), so records held in their own arrays need no copying into an
@@ -34,13 +35,5 @@ int ecom_record_decode(ecom_kind kind, const char *data, size_t len, ecom_record
                        ecom_error *err);
 /* Validates an already-parsed JSON object of the given kind. */
 int ecom_record_from_json(ecom_kind kind, const json_t *obj, ecom_record *out, ecom_error *err);
-
-/* Checks a record's own invariants (ranges, id shapes, money arithmetic). The decoder calls it;
- * the generator checks what it makes with it too. */
-int ecom_validate(ecom_kind kind, const void *rec, ecom_error *err);
-
-/* Checks that s is a user id (user_ and at least six digits): before it reaches a store, e.g. as
- * the prefix of a scan, which must be exactly one user's. */
-int ecom_user_id_check(const char *s, ecom_error *err);
 
 #endif

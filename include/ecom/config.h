@@ -77,8 +77,13 @@ typedef struct ecom_config {
     /* positional arguments after the options */
     int n_args;
     char **args;
+
+    /* the option tables the config was parsed with: they say which fields it owns */
+    const struct ecom_option *const *tables;
 } ecom_config;
 
+/* Frees what parsing stored: every string and key=value field of the rows of cfg->tables (each
+ * set to NULL, so a field two rows share is freed once) and the positional arguments. */
 void ecom_config_free(ecom_config *cfg);
 
 /* The prefix of every Redis key: --redis-prefix, or the topic prefix when that is empty. */

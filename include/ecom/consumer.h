@@ -43,6 +43,7 @@
 #include "ecom/error.h"
 #include "ecom/model.h"
 #include "ecom/options.h"
+#include "ecom/topics.h"
 
 /* What a stage's flush reports besides success (0) and a failed write to retry (-1). */
 #define ECOM_STAGE_REWIND 1 /* the store's positions moved on: drop the batch, re-seek */
@@ -124,6 +125,11 @@ typedef struct ecom_consume_stats {
  * --decode-threads. */
 extern const ecom_option ecom_consumer_options[];
 
+/* --batch-ms when not given: a sink's, and the aggregator's, where it bounds how fresh the
+ * counters are. The option's help quotes these. */
+#define ECOM_BATCH_MS_STORE 500
+#define ECOM_BATCH_MS_AGGREGATE 100
+
 /* The options of a service's consume loop from its configuration (--group, --from,
  * --until-end, --batch-size, --batch-ms, --decode-threads), with the service's own default group
  * and batch time. */
@@ -138,8 +144,5 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
 
 /* Parses --from: "earliest", or a time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ) to milliseconds. */
 int ecom_parse_from(const char *from, bool *earliest, int64_t *ms, ecom_error *err);
-
-/* The record kind a topic name holds, by its suffix after the prefix; -1 when none. */
-int ecom_kind_of_topic(const ecom_config *cfg, const char *topic);
 
 #endif

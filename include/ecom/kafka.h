@@ -15,9 +15,7 @@
 #include "ecom/config.h"
 #include "ecom/error.h"
 #include "ecom/model.h"
-
-/* Full topic name: prefix + suffix ("ecom." + "users"). */
-void ecom_topic_name(const ecom_config *cfg, const char *suffix, char *out, size_t out_size);
+#include "ecom/topics.h"
 
 /* A librdkafka configuration with bootstrap servers and the user's -X pairs applied over the
  * given defaults (defaults first, so the user can override any of them). */

@@ -204,9 +204,8 @@ typedef struct ecom_record {
     } u;
 } ecom_record;
 
-/* Topic suffix of a kind ("categories", ..., "session_events"); the dead-letter suffix. */
-const char *ecom_kind_topic(ecom_kind kind);
-#define ECOM_TOPIC_DLQ "dlq"
+/* Names and ids of records (model.c); the topic each kind travels on is in topics.h. */
+
 /* The message key of a record of that kind: its natural id, or the user id for facts. */
 const char *ecom_key(ecom_kind kind, const void *rec);
 /* The record's own business id: category, product, user, transaction or event id. Stores are

@@ -5,13 +5,7 @@
 # the test insists that several kills really interrupted the work half-way.
 source "$(dirname "$0")/lib.sh"
 
-prefix=$(unique_prefix aggcrash)
-db=$(unique_name aggcrash)
-table=$(unique_name aggcrash)
-tmp="$ECOM_TEST_TMP/aggregate_crash"
-rm -rf "$tmp"
-mkdir -p "$tmp"
-stores=(--topic-prefix "$prefix" --mongo-db "$db" --hbase-table "$table")
+test_setup aggcrash aggregate_crash
 # static membership: a restarted aggregator takes its partitions back at once instead of waiting
 # for the killed member's session to expire
 agg=(--topic-prefix "$prefix" --group "$db-agg" --batch-size 100 --batch-ms 100

@@ -7,13 +7,7 @@
 #     one, and `ecom verify` exits 0 once everything is caught up.
 source "$(dirname "$0")/lib.sh"
 
-prefix=$(unique_prefix aggrebuild)
-db=$(unique_name aggrebuild)
-table=$(unique_name aggrebuild)
-tmp="$ECOM_TEST_TMP/aggregate_rebuild"
-rm -rf "$tmp"
-mkdir -p "$tmp"
-stores=(--topic-prefix "$prefix" --mongo-db "$db" --hbase-table "$table")
+test_setup aggrebuild aggregate_rebuild
 agg=(--topic-prefix "$prefix" --group "$db-agg")
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; }

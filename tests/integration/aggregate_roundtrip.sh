@@ -10,14 +10,8 @@
 source "$(dirname "$0")/lib.sh"
 : "${STORE_CENSUS:?set by ctest}"
 
-prefix=$(unique_prefix agg)
-db=$(unique_name agg)
-table=$(unique_name agg)
-tmp="$ECOM_TEST_TMP/aggregate_roundtrip"
-rm -rf "$tmp"
-mkdir -p "$tmp"
+test_setup agg aggregate_roundtrip
 gen=(--seed 31 --scale 0.005 --end 2025-06-01 --topic-prefix "$prefix")
-stores=(--topic-prefix "$prefix" --mongo-db "$db" --hbase-table "$table")
 group="$db-agg"
 
 "$ECOM_BIN" init --topic-prefix "$prefix"

@@ -9,13 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 : "${ECOM_BROWSER_TEST:?set by ctest: tests/browser/dashboard.mjs}"
 
-prefix=$(unique_prefix dash)
-db=$(unique_name dash)
-table=$(unique_name dash)
-tmp="$ECOM_TEST_TMP/dashboard_browser"
-rm -rf "$tmp"
-mkdir -p "$tmp"
-stores=(--topic-prefix "$prefix" --mongo-db "$db" --hbase-table "$table")
+test_setup dash dashboard_browser
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 url="http://127.0.0.1:$port"
 pids=()

@@ -9,11 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 : "${HBASE_DUMP:?set by ctest}"
 
-prefix=$(unique_prefix hbase_replay)
-table=$(unique_name hbase_replay)
-tmp="$ECOM_TEST_TMP/hbase_replay"
-mkdir -p "$tmp"
-rm -f "$tmp"/*.dump "$tmp/sink.log"
+test_setup hbase_replay
 gen=(--seed 23 --scale 0.005 --end 2025-06-01 --topic-prefix "$prefix")
 
 cleanup() {

@@ -8,10 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 : "${STORE_CENSUS:?set by ctest}"
 
-prefix=$(unique_prefix hostile)
-db=$(unique_name hostile)
-tmp="$ECOM_TEST_TMP/hostile"
-mkdir -p "$tmp"
+test_setup hostile
 "$ECOM_BIN" init --topics-only --topic-prefix "$prefix"
 
 # key<TAB>value lines: the forged product id is 31 bytes, so it reaches the id check

@@ -35,7 +35,26 @@ unique_name() {
   echo "t_$1_$(date +%s)_$$"
 }
 
-# generate_split NDJSON DIR: one file per topic of "key<TAB>value" lines, for kcat -P -K'\t'.
+# test_setup NAME [DIR]: the opening of a test against the stack. Sets
+#   prefix     a topic prefix no other run uses (unique_prefix NAME);
+#   name       a name no other run uses (unique_name NAME), and db and table, the MongoDB
+#              database and the HBase table of that name (they live in different stores);
+#   stores     the flags pointing a command at those topics, database and table;
+#   tmp        the test's scratch directory, $ECOM_TEST_TMP/DIR (DIR defaults to NAME), created
+#              empty, so nothing of an earlier run is read back.
+# The test then creates what it needs with its own `ecom init`.
+test_setup() {
+  prefix=$(unique_prefix "$1")
+  name=$(unique_name "$1")
+  db=$name
+  table=$name
+  stores=(--topic-prefix "$prefix" --mongo-db "$db" --hbase-table "$table")
+  tmp="$ECOM_TEST_TMP/${2:-$1}"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+}
+
+# ndjson_split NDJSON DIR: one file per topic of "key<TAB>value" lines, for kcat -P -K'\t'.
 ndjson_split() {
   python3 - "$1" "$2" <<'PY'
 import sys, os

@@ -6,19 +6,15 @@
 source "$(dirname "$0")/lib.sh"
 : "${STORE_CENSUS:?set by ctest}"
 
-prefix=$(unique_prefix outage)
-name=$(unique_name outage)
-tmp="$ECOM_TEST_TMP/outage"
-mkdir -p "$tmp"
+test_setup outage
 "$ECOM_BIN" init --topic-prefix "$prefix"
 "$ECOM_BIN" generate --seed 41 --scale 0.002 --end 2025-06-01 --topic-prefix "$prefix" \
   --manifest "$tmp/manifest.json"
-store=(--topic-prefix "$prefix" --mongo-db "$name" --hbase-table "$name")
 trap '"$ECOM_STACK" up >/dev/null 2>&1 || true' EXIT # leave the stack whole whatever happens
 
 # MongoDB (FerretDB) down before the sink starts, back 8 seconds later
 kill -9 "$(stack_pid ferretdb)"
-"$ECOM_BIN" sink mongo "${store[@]}" --group "$name-m" --until-end 2>"$tmp/mongo.log" & m=$!
+"$ECOM_BIN" sink mongo "${stores[@]}" --group "$name-m" --until-end 2>"$tmp/mongo.log" & m=$!
 sleep 8
 kill -0 $m 2>/dev/null || { tail "$tmp/mongo.log"; fail "sink mongo gave up while MongoDB was down"; }
 "$ECOM_STACK" up >/dev/null
@@ -30,7 +26,7 @@ echo "ok: sink mongo logged the outage and waited"
 # HBase's Thrift2 server (what the sink writes through) down in the middle of the run, back 8
 # seconds later. A batch is a few calls whatever it holds, so tiny batches keep the run going
 # for many seconds; the server is killed a second after the sink got its partitions.
-"$ECOM_BIN" sink hbase "${store[@]}" --group "$name-h" --until-end --batch-size 10 \
+"$ECOM_BIN" sink hbase "${stores[@]}" --group "$name-h" --until-end --batch-size 10 \
   2>"$tmp/hbase.log" & h=$!
 for _ in $(seq 300); do
   grep -q 'msg="partitions assigned"' "$tmp/hbase.log" && break

@@ -4,12 +4,9 @@
 source "$(dirname "$0")/lib.sh"
 : "${STORE_CENSUS:?set by ctest}"
 
-prefix=$(unique_prefix crash)
+test_setup crash
 ref=$(unique_name crash_ref)
 hit=$(unique_name crash_hit)
-tmp="$ECOM_TEST_TMP/crash"
-mkdir -p "$tmp"
-rm -f "$tmp"/*.log
 "$ECOM_BIN" init --topic-prefix "$prefix"
 "$ECOM_BIN" generate --seed 31 --scale 0.01 --end 2025-06-01 --topic-prefix "$prefix"
 

@@ -4,12 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 : "${STORE_CENSUS:?set by ctest}"
 
-prefix=$(unique_prefix poison)
-db=$(unique_name poison)
-table=$(unique_name poison)
-tmp="$ECOM_TEST_TMP/poison"
-mkdir -p "$tmp"
-rm -rf "$tmp/split"
+test_setup poison
 "$ECOM_BIN" init --topic-prefix "$prefix"
 "$ECOM_BIN" generate --seed 5 --scale 0.001 --end 2025-06-01 --topic-prefix "$prefix" \
   --manifest "$tmp/manifest.json" --output "$tmp/gen.ndjson"
@@ -58,10 +53,9 @@ produce transactions "$tmp/poison.transactions"
 produce session_events "$tmp/session_events.2"
 produce transactions "$tmp/transactions.2"
 
-store=(--topic-prefix "$prefix" --mongo-db "$db" --hbase-table "$table")
-"$ECOM_BIN" sink mongo "${store[@]}" --group "$db-m" --until-end 2>"$tmp/mongo.log" ||
+"$ECOM_BIN" sink mongo "${stores[@]}" --group "$db-m" --until-end 2>"$tmp/mongo.log" ||
   { tail "$tmp/mongo.log"; fail "sink mongo"; }
-"$ECOM_BIN" sink hbase "${store[@]}" --group "$db-h" --until-end 2>"$tmp/hbase.log" ||
+"$ECOM_BIN" sink hbase "${stores[@]}" --group "$db-h" --until-end 2>"$tmp/hbase.log" ||
   { tail "$tmp/hbase.log"; fail "sink hbase"; }
 
 # every good message stored

@@ -6,20 +6,15 @@
 source "$(dirname "$0")/lib.sh"
 : "${STORE_CENSUS:?set by ctest}"
 
-prefix=$(unique_prefix sinks)
-db=$(unique_name sinks)
-table=$(unique_name sinks)
-tmp="$ECOM_TEST_TMP/sinks"
-mkdir -p "$tmp"
+test_setup sinks
 gen=(--seed 21 --scale 0.005 --end 2025-06-01 --topic-prefix "$prefix")
-store=(--topic-prefix "$prefix" --mongo-db "$db" --hbase-table "$table")
 census=(--mongo-db "$db" --hbase-table "$table")
 
 "$ECOM_BIN" init --topic-prefix "$prefix"
 "$ECOM_BIN" generate "${gen[@]}" --manifest "$tmp/manifest.json"
 "$ECOM_BIN" generate "${gen[@]}" --output "$tmp/gen.ndjson"
 
-run_sinks() { sinks_until_end "$tmp" "$db" "${store[@]}" "$@"; }
+run_sinks() { sinks_until_end "$tmp" "$db" "${stores[@]}" "$@"; }
 
 run_sinks
 "$STORE_CENSUS" "${census[@]}" >"$tmp/first.json"

@@ -7,11 +7,8 @@
 source "$(dirname "$0")/lib.sh"
 : "${STORE_CENSUS:?set by ctest}"
 
-prefix=$(unique_prefix members)
-group=$(unique_name members)
-tmp="$ECOM_TEST_TMP/members"
-mkdir -p "$tmp"
-rm -f "$tmp"/*.log
+test_setup members
+group=$name
 "$ECOM_BIN" init --topic-prefix "$prefix"
 "$ECOM_BIN" generate --seed 23 --scale 0.005 --end 2025-06-01 --topic-prefix "$prefix" \
   --manifest "$tmp/manifest.json"

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ecom/codec.h"
+#include "ecom/topics.h"
 
 #define SET(field, text) snprintf((field), sizeof(field), "%s", (text))
 #define T(text) sample_time(text)

@@ -25,17 +25,15 @@
 #include "ecom/options.h"
 
 static const ecom_option local_options[] = {
-    {"seed", 0, "ECOMTEST_SEED", ECOM_OPT_UINT64, "42", "N", NULL, 0, 0,
-     offsetof(ecom_config, seed), "random seed"},
-    {"scale", 's', "ECOMTEST_SCALE", ECOM_OPT_DOUBLE, "1.0", "F", NULL, 0.001, 100,
-     offsetof(ecom_config, scale), "size multiplier"},
-    {"mode", 'm', "ECOMTEST_MODE", ECOM_OPT_STRING, "backfill", "MODE", "backfill|live", 0, 0,
-     offsetof(ecom_config, mode), "how to run"},
-    {"concurrency", 0, "ECOMTEST_CONCURRENCY", ECOM_OPT_INT, "8", "N", NULL, 1, 100,
-     offsetof(ecom_config, concurrency), "sessions open at once"},
-    {"progress", 'p', "ECOMTEST_PROGRESS", ECOM_OPT_FLAG, NULL, NULL, NULL, 0, 0,
-     offsetof(ecom_config, progress), "force the progress line"},
-    {NULL, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL},
+    ECOM_UINT64_OPTION("seed", 0, "ECOMTEST_SEED", seed, "42", "N", "random seed"),
+    ECOM_DOUBLE_OPTION("scale", 's', "ECOMTEST_SCALE", scale, "1.0", 0.001, 100, "F",
+                       "size multiplier"),
+    ECOM_CHOICE_OPTION("mode", 'm', "ECOMTEST_MODE", mode, "backfill", "backfill|live", "MODE",
+                       "how to run"),
+    ECOM_INT_OPTION("concurrency", 0, "ECOMTEST_CONCURRENCY", concurrency, "8", 1, 100, "N",
+                    "sessions open at once"),
+    ECOM_FLAG_OPTION("progress", 'p', "ECOMTEST_PROGRESS", progress, "force the progress line"),
+    ECOM_OPTIONS_END,
 };
 
 static const ecom_option *const tables[] = {ecom_common_options, local_options, NULL};

@@ -14,9 +14,8 @@
 #include "ecom/hbase_store.h"
 
 static const ecom_option sessions_options[] = {
-    {"json", 0, NULL, ECOM_OPT_FLAG, NULL, NULL, NULL, 0, 0, offsetof(ecom_config, json),
-     "print JSON instead of a table"},
-    {NULL, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL},
+    ECOM_FLAG_OPTION("json", 0, NULL, json, "print JSON instead of a table"),
+    ECOM_OPTIONS_END,
 };
 
 static const char *text(const json_t *row, const char *key)
