@@ -147,7 +147,7 @@ void ecom_config_free(ecom_config *cfg)
                         &cfg->mongo_db,     &cfg->hbase,        &cfg->hbase_table,  &cfg->redis,
                         &cfg->redis_prefix, &cfg->end,          &cfg->mode,         &cfg->manifest,
                         &cfg->output,       &cfg->group,        &cfg->from,         &cfg->listen,
-                        &cfg->groups};
+                        &cfg->groups,       &cfg->format};
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
         free(*strings[i]);
         *strings[i] = NULL;
