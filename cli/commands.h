@@ -28,5 +28,6 @@ extern const ecom_command ecom_cmd_sessions;
 extern const ecom_command ecom_cmd_aggregate;
 extern const ecom_command ecom_cmd_verify;
 extern const ecom_command ecom_cmd_dashboard;
+extern const ecom_command ecom_cmd_report;
 
 #endif

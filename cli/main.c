@@ -13,7 +13,8 @@
 static const ecom_command *const commands[] = {
     &ecom_cmd_init,       &ecom_cmd_generate,  &ecom_cmd_sink_mongo,
     &ecom_cmd_sink_hbase, &ecom_cmd_aggregate, &ecom_cmd_verify,
-    &ecom_cmd_sessions,   &ecom_cmd_dashboard, NULL,
+    &ecom_cmd_sessions,   &ecom_cmd_dashboard, &ecom_cmd_report,
+    NULL,
 };
 
 static void print_overview(FILE *f)

@@ -8,6 +8,7 @@
  *                                  when the aggregator announces a change, and every 2 s when
  *                                  the pipeline figures move; a comment every 15 s keeps it open
  *   GET /api/users/<id>/sessions   one user's sessions from HBase (400 for a bad id)
+ *   GET /api/export/<name>.csv     a report as a file (export.h); also .json
  *   GET /metrics                   Prometheus text format
  *   GET /healthz                   200 when Redis answers, else 503, with what failed
  *
@@ -31,6 +32,7 @@
 #include "ecom/pipeline.h"
 #include "ecom/retry.h"
 #include "ecom/signals.h"
+#include "export.h"
 #include "live.h"
 #include "prometheus.h"
 
@@ -66,19 +68,32 @@ static void add_security_headers(struct MHD_Response *r)
     MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
 }
 
-static enum MHD_Result send_buffer(struct MHD_Connection *c, unsigned status, const char *type,
-                                   const void *data, size_t len, enum MHD_ResponseMemoryMode mode,
-                                   bool cacheable)
+/* A response; with a file name, one the browser saves as that file. */
+static enum MHD_Result send_file(struct MHD_Connection *c, unsigned status, const char *type,
+                                 const void *data, size_t len, enum MHD_ResponseMemoryMode mode,
+                                 bool cacheable, const char *file_name)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)data, mode);
     if (!r)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "Cache-Control", cacheable ? "no-cache" : "no-store");
+    if (file_name && *file_name) {
+        char disposition[256];
+        snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"", file_name);
+        MHD_add_response_header(r, "Content-Disposition", disposition);
+    }
     add_security_headers(r);
     enum MHD_Result ok = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ok;
+}
+
+static enum MHD_Result send_buffer(struct MHD_Connection *c, unsigned status, const char *type,
+                                   const void *data, size_t len, enum MHD_ResponseMemoryMode mode,
+                                   bool cacheable)
+{
+    return send_file(c, status, type, data, len, mode, cacheable, NULL);
 }
 
 /* A JSON document (taken over). */
@@ -173,6 +188,17 @@ static enum MHD_Result serve_user_sessions(app *a, struct MHD_Connection *c, con
     if (!listing)
         return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, err.msg);
     return send_json(c, MHD_HTTP_OK, listing);
+}
+
+/* /api/export/<name>.csv|.json: a report to download (export.h). */
+static enum MHD_Result serve_export(app *a, struct MHD_Connection *c, const char *path)
+{
+    export_reply x;
+    export_render(a->cfg, a->live, path, &x);
+    enum MHD_Result ok = send_file(c, x.status, x.type, x.body.data, x.body.len,
+                                   MHD_RESPMEM_MUST_COPY, false, x.file_name);
+    export_reply_free(&x);
+    return ok;
 }
 
 /* ---- server-sent events --------------------------------------------------------------------- */
@@ -270,6 +296,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return serve_metrics_json(a, c);
     if (strcmp(url, "/api/stream") == 0)
         return serve_stream(a, c);
+    if (strncmp(url, "/api/export/", 12) == 0)
+        return serve_export(a, c, url + 12);
     if (strncmp(url, "/api/users/", 11) == 0)
         return serve_user_sessions(a, c, url + 11);
     if (strcmp(url, "/metrics") == 0)
@@ -360,7 +388,7 @@ const ecom_command ecom_cmd_dashboard = {
     .name = "dashboard",
     .synopsis = "[options]",
     .summary = "Serve the live dashboard: the page, /api/metrics.json, /api/stream (server-sent "
-               "events), /api/users/<id>/sessions, /metrics, /healthz.",
+               "events), /api/users/<id>/sessions, /api/export/<name>.csv, /metrics, /healthz.",
     .options = dashboard_options,
     .min_args = 0,
     .max_args = 0,

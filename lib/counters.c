@@ -293,7 +293,8 @@ typedef struct session_entry {
 typedef struct ref_entry {
     ecom_kind kind;
     char id[ECOM_ID_MAX];
-    char name[ECOM_NAME_MAX]; /* products and categories */
+    char name[ECOM_NAME_MAX];       /* products and categories */
+    char category_id[ECOM_ID_MAX]; /* products */
 } ref_entry;
 
 typedef struct gauge {
@@ -421,11 +422,13 @@ static void add_event(ecom_counters_batch *b, const ecom_session_event *ev)
         s->steps |= 1u << STEP_CONVERTED;
 }
 
-static void add_reference(ecom_counters_batch *b, ecom_kind kind, const char *id, const char *name)
+static void add_reference(ecom_counters_batch *b, ecom_kind kind, const char *id, const char *name,
+                          const char *category_id)
 {
     ref_entry e = {.kind = kind};
     g_strlcpy(e.id, id, sizeof e.id);
     g_strlcpy(e.name, name ? name : "", sizeof e.name);
+    g_strlcpy(e.category_id, category_id ? category_id : "", sizeof e.category_id);
     g_array_append_val(b->refs, e);
 }
 
@@ -439,13 +442,14 @@ void ecom_counters_batch_add(ecom_counters_batch *b, const ecom_record *r, const
         add_event(b, &r->u.event);
         break;
     case ECOM_KIND_CATEGORY:
-        add_reference(b, r->kind, r->u.category.category_id, r->u.category.name);
+        add_reference(b, r->kind, r->u.category.category_id, r->u.category.name, NULL);
         break;
     case ECOM_KIND_PRODUCT:
-        add_reference(b, r->kind, r->u.product.product_id, r->u.product.name);
+        add_reference(b, r->kind, r->u.product.product_id, r->u.product.name,
+                      r->u.product.category_id);
         break;
     case ECOM_KIND_USER:
-        add_reference(b, r->kind, r->u.user.user_id, NULL);
+        add_reference(b, r->kind, r->u.user.user_id, NULL, NULL);
         break;
     default:
         return;
@@ -710,6 +714,11 @@ static void plan_reference(ecom_counters_writer *w, const ref_entry *e)
                         e->kind == ECOM_KIND_PRODUCT ? "names:products" : "names:categories");
     ecom_redis_args_add(&w->sets, e->id);
     ecom_redis_args_add(&w->sets, e->name);
+    if (e->kind == ECOM_KIND_PRODUCT) { /* the products report names each product's category */
+        ecom_redis_args_add(&w->sets, "categories:products");
+        ecom_redis_args_add(&w->sets, e->id);
+        ecom_redis_args_add(&w->sets, e->category_id);
+    }
 }
 
 /* Builds the script's arguments for the batch without the transactions marked in `dup`. */

@@ -66,6 +66,7 @@ typedef struct ecom_config {
 
     /* readers */
     bool json;
+    char *format; /* ecom report: csv | json | table, empty: table on a terminal, else csv */
 
     /* ecom init */
     int64_t partitions;

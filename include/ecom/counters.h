@@ -23,6 +23,7 @@
  *   <prefix>g<N>:pipeline       hash  <topic>:records, dead_letters, latency_ms_p50,
  *                                     latency_ms_p99, updated_at
  *   <prefix>g<N>:names:products, <prefix>g<N>:names:categories   hash  id -> name
+ *   <prefix>g<N>:categories:products   hash  product id -> category id (for report.h)
  *   <prefix>g<N>:offsets        hash  <topic>:<partition> -> next offset the counters include
  *   <prefix>g<N>:seen:<kind>:<block>   first-seen bitmaps (below)
  *   <prefix>g<N>:frozen         exists while a rebuild switches readers away from N

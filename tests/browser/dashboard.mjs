@@ -1,7 +1,9 @@
 // dashboard.mjs — the dashboard in headless Chromium, used as a person would: the page loads
 // without console errors, every chart and tile shows the numbers Redis holds, an event published
 // while the page is open appears within 2 s without a reload, and the user search shows that
-// user's sessions. Run by tests/integration/dashboard_browser.sh against the real stack:
+// user's sessions; a chart's table toggle shows its rows, its CSV link downloads the export,
+// and the products table sorts, filters, pages (5,000 rows too) and keeps all that through live
+// updates. Run by tests/integration/dashboard_browser.sh against the real stack:
 //   node dashboard.mjs --url URL --ecom ECOM_BIN --topic-prefix P --seed N --scale F
 //                      --user USER_ID --sessions SESSIONS.json --screenshot OUT.png
 // (seed and scale are the backfill's: the live traffic of the screenshot comes from the same shop)
@@ -82,6 +84,122 @@ async function checkTiles(page, s) {
   assert.equal(await text('kpi-dead-letters'), intFormat.format(s.pipeline.dead_letters), 'dead letters tile');
 }
 
+// Every product as `ecom report` gives it (the page's table reads the same rows from the API).
+function reportProducts() {
+  const text = execFileSync(args.ecom, ['report', 'products', '--format', 'json', '--topic-prefix', args['topic-prefix']], { encoding: 'utf8' });
+  return JSON.parse(text);
+}
+
+// RFC 4180 records, for checking a downloaded file
+function parseCsv(text) {
+  const records = [];
+  let record = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { record.push(field); field = ''; } else if (c === '\r' && text[i + 1] === '\n') {
+      record.push(field); records.push(record); record = []; field = ''; i++;
+    } else field += c;
+  }
+  assert.equal(field + record.join(''), '', 'the file ends with a whole record');
+  return records;
+}
+
+const money = (c) => `${c < 0 ? '-' : ''}${Math.floor(Math.abs(c) / 100)}.${String(Math.abs(c) % 100).padStart(2, '0')}`;
+
+async function checkTableAndCsv(page, s) {
+  // the sales chart as a table: a row per day, then back to the chart
+  await page.click('#chart-sales-table-toggle');
+  await page.waitForSelector('#chart-sales-table tbody tr');
+  const rows = await page.$$eval('#chart-sales-table tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+  assert.equal(await page.isVisible('#chart-sales'), false, 'the chart gives way to its table');
+  assert.deepEqual(rows, s.daily_sales.map((d) => [d.day, dollars(d.revenue_cents), intFormat.format(d.orders), intFormat.format(d.units)]), 'sales table rows');
+  await page.click('#chart-sales-table-toggle');
+  assert.equal(await page.isVisible('#chart-sales'), true, 'the chart is back');
+  assert.equal(await page.isVisible('#chart-sales-table'), false, 'the table is hidden again');
+  ok(`the sales chart toggles to a table of its ${rows.length} days and back`);
+
+  // the category chart's CSV link downloads the export
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#chart-categories-csv')]);
+  assert.match(download.suggestedFilename(), /^ecom-category_revenue-\d{4}-\d\d-\d\dT\d{4}Z\.csv$/, 'file name');
+  const file = parseCsv(readFileSync(await download.path(), 'utf8'));
+  assert.deepEqual(file, [['category_id', 'name', 'lines', 'revenue_cents', 'revenue'],
+    ...s.category_revenue.map((c) => [c.category_id, c.name, String(c.lines), String(c.revenue_cents), money(c.revenue_cents)])], 'category_revenue.csv');
+  ok(`the category chart's CSV link downloads ${download.suggestedFilename()}, ${file.length - 1} categories equal to the snapshot`);
+
+  const text = (id) => page.$eval(`#${id}`, (e) => e.textContent.trim());
+  for (const k of ['users', 'categories', 'products', 'transactions', 'sessions']) {
+    assert.equal(await text(`ds-${k}`), intFormat.format(s.counts[k]), `dataset tile ${k}`);
+  }
+  ok('the dataset tiles show the counts');
+}
+
+const shownProducts = (page) => page.evaluate(() => window.ecomDashboard.products.shown.map((p) => p.product_id));
+const byText = (key) => (a, b) => (a[key] < b[key] ? -1 : a[key] > b[key] ? 1 : 0) || (a.product_id < b.product_id ? -1 : 1);
+
+async function checkProducts(page) {
+  await page.waitForFunction(() => window.ecomDashboard.products.loads >= 1, null, { timeout: 10000 });
+  const all = reportProducts();
+  assert.equal(await page.$eval('#products-count', (e) => e.textContent.trim()), `${intFormat.format(all.length)} products`, 'products count');
+  assert.deepEqual(await shownProducts(page), all.slice(0, 25).map((p) => p.product_id), 'first by revenue, as the export');
+
+  // sort by name, then by units (high first, a second click low first)
+  await page.click('#products-head th[data-key="name"] button');
+  assert.deepEqual(await shownProducts(page), [...all].sort(byText('name')).slice(0, 25).map((p) => p.product_id), 'sorted by name');
+  await page.click('#products-head th[data-key="units"] button');
+  const byUnits = (dir) => [...all].sort((a, b) => dir * (a.units - b.units) || (a.product_id < b.product_id ? -1 : 1));
+  assert.deepEqual(await shownProducts(page), byUnits(-1).slice(0, 25).map((p) => p.product_id), 'sorted by units, most first');
+  await page.click('#products-head th[data-key="units"] button');
+  assert.deepEqual(await shownProducts(page), byUnits(1).slice(0, 25).map((p) => p.product_id), 'sorted by units, fewest first');
+  assert.equal(await page.$eval('#products-head th[data-key="units"]', (e) => e.getAttribute('aria-sort')), 'ascending');
+
+  // filter by category and by name
+  const category = all.find((p) => p.category_name).category_id;
+  await page.selectOption('#products-category', category);
+  const inCategory = byUnits(1).filter((p) => p.category_id === category);
+  assert.deepEqual(await shownProducts(page), inCategory.slice(0, 25).map((p) => p.product_id), `filtered to ${category}`);
+  const word = inCategory[0].name.split(' ')[0].toLowerCase();
+  await page.fill('#products-name', word);
+  const matching = inCategory.filter((p) => p.name.toLowerCase().includes(word));
+  assert.deepEqual(await shownProducts(page), matching.map((p) => p.product_id), `filtered to ${category} and "${word}"`);
+  assert.equal(await page.$eval('#products-count', (e) => e.textContent.trim()), `${matching.length} of ${intFormat.format(all.length)} products`);
+  ok(`the products table sorts by name and units, filters by category ${category} and name "${word}" (${matching.length} of ${all.length})`);
+
+  // 5,000 rows: sorted, filtered and paged in a blink
+  const timing = await page.evaluate(() => {
+    const state = window.ecomDashboard.products;
+    const saved = state.rows;
+    state.rows = Array.from({ length: 5000 }, (_, i) => ({
+      product_id: `prod_${String(i).padStart(5, '0')}`, name: `Product ${i}`, category_id: `cat_${String(i % 25).padStart(3, '0')}`,
+      category_name: `Category ${i % 25}`, units: (i * 7919) % 1000, revenue_cents: (i * 104729) % 1000000,
+    }));
+    const input = document.getElementById('products-name');
+    const savedName = input.value;
+    const t0 = performance.now();
+    input.value = '';
+    input.dispatchEvent(new Event('input'));
+    document.querySelector('#products-head th[data-key="revenue_cents"] button').click();
+    document.getElementById('products-next').click();
+    const ms = performance.now() - t0;
+    const result = { ms, page: document.getElementById('products-page').textContent, rows: document.querySelectorAll('#products-body tr').length };
+    state.rows = saved;
+    input.value = savedName;
+    input.dispatchEvent(new Event('input'));
+    return result;
+  });
+  const category25 = 5000 / 25;
+  assert.equal(timing.page, `page 2 of ${Math.ceil(category25 / 25)}`, 'pages of the filtered 5,000 rows');
+  assert.equal(timing.rows, 25, 'a page of 25 rows');
+  assert.ok(timing.ms < 300, `5,000 rows took ${timing.ms} ms to filter, sort and page`);
+  ok(`5,000 rows filtered, sorted and paged in ${timing.ms.toFixed(1)} ms`);
+  return { category, word };
+}
+
 // A new session's first event, published straight to Kafka.
 function publishSessionStart(user) {
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -108,6 +226,9 @@ async function main() {
     await checkCharts(page, shown);
     await checkTiles(page, shown);
     ok(`every chart and tile shows Redis' numbers (${redis.counts.transactions} transactions, ${redis.counts.sessions} sessions)`);
+
+    await checkTableAndCsv(page, shown);
+    const filters = await checkProducts(page);
 
     // live: an event published now shows up without a reload
     await page.evaluate(() => { window.notReloaded = true; });
@@ -146,6 +267,22 @@ async function main() {
       await page.waitForFunction((t) => window.ecomDashboard.snapshot.pipeline.topics.some((x) => x.topic === t && x.events_per_s > 0),
         topic, { timeout: 15000 });
       ok('the pipeline panel shows the live traffic flowing');
+      // the products table follows the sales live, keeping the user's sort, filters and page
+      const loads = await page.evaluate(() => window.ecomDashboard.products.loads);
+      await page.waitForFunction((n) => window.ecomDashboard.products.loads > n, loads, { timeout: 10000 });
+      const kept = await page.evaluate(() => {
+        const p = window.ecomDashboard.products;
+        return { sort: p.sort, category: p.category, name: p.name, select: document.getElementById('products-category').value,
+          input: document.getElementById('products-name').value, shown: p.shown.map((x) => [x.category_id, x.name]) };
+      });
+      assert.deepEqual(kept.sort, { key: 'revenue_cents', dir: -1 }, 'the sort survives a refresh');
+      assert.equal(kept.category, filters.category);
+      assert.equal(kept.select, filters.category, 'the category filter survives a refresh');
+      assert.equal(kept.input, filters.word, 'the name filter survives a refresh');
+      assert.ok(kept.shown.every(([c, n]) => c === filters.category && n.toLowerCase().includes(filters.word)), 'rows still filtered');
+      ok('the products table refreshed live and kept its sort and filters');
+      await page.fill('#products-name', '');
+      await page.selectOption('#products-category', '');
       await page.fill('#user-search', args.user);
       await page.press('#user-search', 'Enter');
       await page.waitForFunction(() => document.querySelectorAll('#user-sessions tbody tr').length > 0, null, { timeout: 10000 });

@@ -1,7 +1,8 @@
 // app.js — everything the dashboard page does: loads the metrics snapshot,
 // follows the server's SSE stream, draws the KPI tiles and the ECharts panels
-// (created once, then updated in place) and runs the user-session lookup.
-// The API is same-origin: /api/metrics.json, /api/stream, /api/users/<id>/sessions.
+// (created once, then updated in place) and runs the user-session lookup; tables.js adds the
+// tables and CSV links. The API is same-origin: /api/metrics.json, /api/stream,
+// /api/users/<id>/sessions, /api/export/<name>.csv.
 import * as echarts from 'echarts/core';
 import { BarChart, FunnelChart, HeatmapChart, LineChart } from 'echarts/charts';
 import {
@@ -12,6 +13,7 @@ import {
   VisualMapComponent,
 } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
+import { renderDataset, setupProducts, setupTables } from './tables.js';
 
 echarts.use([
   BarChart, FunnelChart, HeatmapChart, LineChart,
@@ -436,6 +438,10 @@ for (const [id, spec] of Object.entries(chartSpecs)) {
   charts[id].setOption(spec.base);
 }
 
+const formats = { dollars, count, rate, orUnknown };
+const tables = setupTables(formats, charts, current);
+const products = setupProducts(formats, current);
+
 function renderKpis(s) {
   const revenue = (s.daily_sales ?? []).reduce((sum, d) => sum + (d.revenue_cents ?? 0), 0);
   const sessions = s.counts?.sessions ?? 0;
@@ -483,6 +489,9 @@ function applySnapshot(s) {
   renderStatus(s);
   renderPipelineNote(s);
   for (const [id, spec] of Object.entries(chartSpecs)) charts[id].setOption(spec.data(s));
+  renderDataset(s, count);
+  tables.update();
+  products.changed();
 }
 
 async function loadInitial() {
