@@ -64,9 +64,8 @@ static const ecom_kind reference_kinds[] = {ECOM_KIND_CATEGORY, ECOM_KIND_PRODUC
 
 typedef struct aggregator {
     const ecom_config *cfg;
-    const char *prefix;
+    ecom_counters_store store; /* Redis and the prefix of the counters' keys */
     ecom_counters_role role;
-    ecom_redis *redis;
     ecom_reference *ref;
     ecom_table_reader *tables;
     ecom_counters_writer *writer;
@@ -83,7 +82,7 @@ typedef struct aggregator {
     bool waiting_logged;
     /* a push of every reference entry into a new generation (after a switch) */
     bool push_pending;
-    int push_rc;
+    ecom_counters_outcome push_rc;
     ecom_error push_err;
 } aggregator;
 
@@ -98,29 +97,34 @@ typedef struct ensure_call {
 static int ensure_current_attempt(void *arg, ecom_error *err)
 {
     ensure_call *c = arg;
-    return ecom_counters_ensure_current(c->a->redis, c->a->prefix, &c->gen, err);
+    return ecom_counters_ensure_current(&c->a->store, &c->gen, err);
 }
 
-/* Applies a batch, waiting while a rebuild has the generation frozen. Returns 0, -1 (Redis
- * failed) or ECOM_COUNTERS_FENCED. */
-static int apply_waiting(aggregator *a, ecom_counters_batch *b,
-                         const rd_kafka_topic_partition_list_t *next_offsets, ecom_error *err)
+/* Applies a batch, waiting while a rebuild has the generation frozen: never
+ * ECOM_COUNTERS_FROZEN, and ECOM_COUNTERS_FAILED when a stop ends the wait. */
+static ecom_counters_outcome apply_waiting(aggregator *a, ecom_counters_batch *b,
+                                           const rd_kafka_topic_partition_list_t *next_offsets,
+                                           ecom_error *err)
 {
     for (;;) {
-        int rc = ecom_counters_writer_apply(a->writer, b, a->ref, next_offsets, err);
+        ecom_counters_outcome rc =
+            ecom_counters_writer_apply(a->writer, b, a->ref, next_offsets, err);
         if (rc != ECOM_COUNTERS_FROZEN) {
-            if (a->waiting_logged && rc == 0)
+            bool applied = rc == ECOM_COUNTERS_APPLIED;
+            if (a->waiting_logged && applied)
                 ecom_log(ECOM_INFO, "the rebuild's switch is over; applying again",
                          "generation=%lld", (long long)ecom_counters_writer_generation(a->writer));
-            a->waiting_logged = rc == 0 ? false : a->waiting_logged;
+            a->waiting_logged = applied ? false : a->waiting_logged;
             return rc;
         }
         if (!a->waiting_logged)
             ecom_log(ECOM_INFO, "a rebuild is switching generations; batches wait",
                      "generation=%lld", (long long)ecom_counters_writer_generation(a->writer));
         a->waiting_logged = true;
-        if (ecom_stop_requested())
-            return ecom_fail(err, "stopped while a rebuild was switching generations");
+        if (ecom_stop_requested()) {
+            ecom_fail(err, "stopped while a rebuild was switching generations");
+            return ECOM_COUNTERS_FAILED;
+        }
         ecom_sleep_ms(50);
     }
 }
@@ -133,8 +137,8 @@ static int retarget(aggregator *a, ecom_error *err);
 static int refs_apply(aggregator *a, ecom_error *err)
 {
     while (ecom_counters_batch_size(a->refs) > 0) {
-        int rc = apply_waiting(a, a->refs, NULL, err);
-        if (rc == 0) {
+        ecom_counters_outcome rc = apply_waiting(a, a->refs, NULL, err);
+        if (rc == ECOM_COUNTERS_APPLIED) {
             ecom_counters_batch_clear(a->refs);
         } else if (rc == ECOM_COUNTERS_FENCED) {
             if (retarget(a, err))
@@ -179,13 +183,13 @@ static int table_record(void *arg, const ecom_record *r)
 static void queue_reference(void *arg, const ecom_record *r)
 {
     aggregator *a = arg;
-    if (a->push_rc)
+    if (a->push_rc != ECOM_COUNTERS_APPLIED)
         return;
     ecom_counters_batch_add(a->refs, r, NULL);
     if (ecom_counters_batch_size(a->refs) < REFERENCE_CHUNK)
         return;
     a->push_rc = apply_waiting(a, a->refs, NULL, &a->push_err);
-    if (a->push_rc == 0)
+    if (a->push_rc == ECOM_COUNTERS_APPLIED)
         ecom_counters_batch_clear(a->refs);
 }
 
@@ -193,13 +197,13 @@ static void queue_reference(void *arg, const ecom_record *r)
  * push_pending when it could not finish, for background_work to try again. */
 static void push_all_reference(aggregator *a)
 {
-    a->push_rc = 0;
+    a->push_rc = ECOM_COUNTERS_APPLIED;
     ecom_counters_batch_clear(a->refs);
     ecom_reference_foreach(a->ref, queue_reference, a);
-    if (a->push_rc == 0 && ecom_counters_batch_size(a->refs) > 0)
+    if (a->push_rc == ECOM_COUNTERS_APPLIED && ecom_counters_batch_size(a->refs) > 0)
         a->push_rc = apply_waiting(a, a->refs, NULL, &a->push_err);
     ecom_counters_batch_clear(a->refs);
-    a->push_pending = a->push_rc != 0;
+    a->push_pending = a->push_rc != ECOM_COUNTERS_APPLIED;
     if (a->push_pending)
         ecom_log(ECOM_WARN, "reference data not written to the new generation yet; trying again",
                  "error=\"%s\"",
@@ -215,7 +219,7 @@ static int retarget(aggregator *a, ecom_error *err)
         return ecom_fail(err, "generation %lld is no longer the one being rebuilt",
                          (long long)ecom_counters_writer_generation(a->writer));
     int64_t gen;
-    if (ecom_counters_ensure_current(a->redis, a->prefix, &gen, err))
+    if (ecom_counters_ensure_current(&a->store, &gen, err))
         return -1;
     if (gen == ecom_counters_writer_generation(a->writer))
         return 0; /* same generation, another writer moved the offsets: just re-read them */
@@ -223,30 +227,31 @@ static int retarget(aggregator *a, ecom_error *err)
              "from=%lld to=%lld", (long long)ecom_counters_writer_generation(a->writer),
              (long long)gen);
     ecom_counters_writer_free(a->writer);
-    a->writer = ecom_counters_writer_new(a->redis, a->prefix, gen, a->role);
+    a->writer = ecom_counters_writer_new(&a->store, gen, a->role);
     push_all_reference(a);
     return 0;
 }
 
-/* Reference changes that arrived since the last batch, and the rebuild's leases. */
-static int background_work(aggregator *a, ecom_error *err)
+/* Reference changes that arrived since the last batch, and the rebuild's leases: written,
+ * ECOM_STAGE_RETRY when Redis failed, or ECOM_STAGE_FATAL. */
+static ecom_stage_result background_work(aggregator *a, ecom_error *err)
 {
     if (ecom_table_reader_poll(a->tables, table_record, a, err))
         return ECOM_STAGE_FATAL;
     double now = ecom_monotonic();
     if (a->role == ECOM_COUNTERS_REBUILD && now - a->lease_renewed >= LEASE_RENEW_S) {
-        if (ecom_counters_rebuild_renew(a->redis, a->prefix, a->token, LEASE_MS, err))
+        if (ecom_counters_rebuild_renew(&a->store, a->token, LEASE_MS, err))
             return ECOM_STAGE_FATAL;
         a->lease_renewed = now;
     }
     if (a->frozen_gen && now - a->frozen_renewed >= FREEZE_RENEW_S) {
-        if (ecom_counters_freeze(a->redis, a->prefix, a->frozen_gen, FREEZE_MS, err))
-            return -1;
+        if (ecom_counters_freeze(&a->store, a->frozen_gen, FREEZE_MS, err))
+            return ECOM_STAGE_RETRY;
         a->frozen_renewed = now;
     }
     if (a->push_pending)
         push_all_reference(a);
-    return refs_apply(a, err) ? -1 : 0;
+    return refs_apply(a, err) ? ECOM_STAGE_RETRY : ECOM_STAGE_WRITTEN;
 }
 
 /* ---- the stage ------------------------------------------------------------------------------ */
@@ -313,32 +318,48 @@ static void add_gauges(aggregator *a)
     ecom_counters_batch_gauge(a->batch, "updated_at", now_ms() / 1000);
 }
 
-static int stage_flush(void *ctx, const rd_kafka_topic_partition_list_t *next_offsets,
-                       ecom_error *err)
+/* What the consume loop makes of a batch's outcome in the counters. */
+static ecom_stage_result stage_result_of(aggregator *a, ecom_counters_outcome applied,
+                                         ecom_error *err)
+{
+    switch (applied) {
+    case ECOM_COUNTERS_APPLIED:
+        return ECOM_STAGE_WRITTEN;
+    case ECOM_COUNTERS_FAILED:
+    case ECOM_COUNTERS_FROZEN: /* (apply_waiting waits this out) */
+        return ECOM_STAGE_RETRY;
+    case ECOM_COUNTERS_FENCED:
+        /* the writer's positions are stale: re-read them, in the new generation if there is
+         * one; a rebuild whose generation was taken from it cannot go on */
+        if (retarget(a, err) == 0)
+            return ECOM_STAGE_REWIND;
+        return a->role == ECOM_COUNTERS_REBUILD ? ECOM_STAGE_FATAL
+                                                : ECOM_STAGE_RETRY; /* Redis failed */
+    }
+    return ECOM_STAGE_RETRY;
+}
+
+static ecom_stage_result stage_flush(void *ctx, const rd_kafka_topic_partition_list_t *next_offsets,
+                                     ecom_error *err)
 {
     aggregator *a = ctx;
-    int rc = background_work(a, err);
-    if (rc)
-        return rc;
+    ecom_stage_result background = background_work(a, err);
+    if (background != ECOM_STAGE_WRITTEN)
+        return background;
     if (ecom_counters_batch_needs_reference(a->batch, a->ref)) {
         /* a fact before its reference data arrived here: load the tables to the broker's end */
         if (ecom_table_reader_catch_up(a->tables, table_record, a, err))
-            return -1;
+            return ECOM_STAGE_RETRY;
         if (refs_apply(a, err))
-            return -1;
+            return ECOM_STAGE_RETRY;
     }
     add_gauges(a);
-    rc = apply_waiting(a, a->batch, next_offsets, err);
-    if (rc == 0) {
+    ecom_counters_outcome applied = apply_waiting(a, a->batch, next_offsets, err);
+    if (applied == ECOM_COUNTERS_APPLIED) {
         record_latency(a);
         ecom_counters_batch_clear(a->batch);
-        return 0;
     }
-    if (rc == ECOM_COUNTERS_FENCED)
-        return retarget(a, err) == 0              ? ECOM_STAGE_REWIND
-               : a->role == ECOM_COUNTERS_REBUILD ? ECOM_STAGE_FATAL
-                                                  : -1; /* Redis failed: try again */
-    return -1;
+    return stage_result_of(a, applied, err);
 }
 
 static void stage_reset(void *ctx)
@@ -348,30 +369,40 @@ static void stage_reset(void *ctx)
     g_array_set_size(a->produced_ms, 0);
 }
 
+/* The stored offsets of some partitions, read by the retry loop. */
+typedef struct positions_call {
+    aggregator *a;
+    rd_kafka_topic_partition_list_t *parts;
+} positions_call;
+
 static int positions_attempt(void *arg, ecom_error *err)
 {
-    void **args = arg;
-    aggregator *a = args[0];
-    return ecom_counters_writer_positions(a->writer, args[1], err);
+    positions_call *c = arg;
+    return ecom_counters_writer_positions(c->a->writer, c->parts, err);
 }
 
 static int stage_positions(void *ctx, rd_kafka_topic_partition_list_t *parts, ecom_error *err)
 {
-    void *args[] = {ctx, parts};
+    positions_call c = {.a = ctx, .parts = parts};
     ecom_retry r = {
-        .what = "read the stored offsets from Redis", .attempt = positions_attempt, .arg = args};
+        .what = "read the stored offsets from Redis", .attempt = positions_attempt, .arg = &c};
     return ecom_retry_run(&r, err);
 }
 
 static int stage_idle(void *ctx, ecom_error *err)
 {
     aggregator *a = ctx;
-    int rc = background_work(a, err);
-    if (rc == -1) {
+    switch (background_work(a, err)) {
+    case ECOM_STAGE_WRITTEN:
+        return 0;
+    case ECOM_STAGE_RETRY:
+    case ECOM_STAGE_REWIND:
         ecom_log(ECOM_WARN, "background work failed; trying again later", "error=\"%s\"", err->msg);
         return 0;
+    case ECOM_STAGE_FATAL:
+        return -1;
     }
-    return rc;
+    return -1;
 }
 
 /* ---- running -------------------------------------------------------------------------------- */
@@ -440,7 +471,7 @@ static int run_live(aggregator *a, ecom_error *err)
         .what = "open the counters in Redis", .attempt = ensure_current_attempt, .arg = &c};
     if (ecom_retry_run(&r, err))
         return -1;
-    a->writer = ecom_counters_writer_new(a->redis, a->prefix, c.gen, ECOM_COUNTERS_LIVE);
+    a->writer = ecom_counters_writer_new(&a->store, c.gen, ECOM_COUNTERS_LIVE);
     if (load_tables(a, err))
         return -1;
     ecom_consume_stats stats;
@@ -460,54 +491,52 @@ static int run_rebuild(aggregator *a, ecom_error *err)
     snprintf(a->token, sizeof a->token, "%s:%d:%lld", host, (int)getpid(), (long long)now_ms());
     int64_t gen;
     bool resumed;
-    if (ecom_counters_rebuild_begin(a->redis, a->prefix, a->token, LEASE_MS, &gen, &resumed, err))
+    if (ecom_counters_rebuild_begin(&a->store, a->token, LEASE_MS, &gen, &resumed, err))
         return -1;
     a->lease_renewed = ecom_monotonic();
     ecom_log(ECOM_INFO, resumed ? "resuming an interrupted rebuild" : "rebuilding",
              "generation=%lld", (long long)gen);
-    a->writer = ecom_counters_writer_new(a->redis, a->prefix, gen, ECOM_COUNTERS_REBUILD);
+    a->writer = ecom_counters_writer_new(&a->store, gen, ECOM_COUNTERS_REBUILD);
     char group[256];
     snprintf(group, sizeof group, "%s-rebuild",
              a->cfg->group && *a->cfg->group ? a->cfg->group : "ecom-aggregate");
-    ecom_consume_stats stats;
+    ecom_consume_stats stats = {0}; /* every pass's, added up */
     int rc = load_tables(a, err);
     if (rc == 0)
         rc = consume(a, "aggregate --rebuild", group, true, &stats, err);
     int64_t old = 0;
     for (bool behind = true; rc == 0 && behind;) {
         /* freeze the current generation, read what it has read, switch */
-        rc = ecom_counters_current(a->redis, a->prefix, &old, err);
+        rc = ecom_counters_current(&a->store, &old, err);
         if (rc == 0 && old) {
-            rc = ecom_counters_freeze(a->redis, a->prefix, old, FREEZE_MS, err);
+            rc = ecom_counters_freeze(&a->store, old, FREEZE_MS, err);
             a->frozen_gen = old;
             a->frozen_renewed = ecom_monotonic();
         }
-        ecom_consume_stats tail;
+        ecom_consume_stats tail = {0};
         if (rc == 0)
             rc = consume(a, "aggregate --rebuild", group, true, &tail, err);
         if (rc == 0)
             rc = ecom_table_reader_catch_up(a->tables, table_record, a, err) || refs_apply(a, err);
         if (rc == 0)
-            rc = ecom_counters_switch(a->redis, a->prefix, gen, &behind, err);
+            rc = ecom_counters_switch(&a->store, gen, &behind, err);
         if (rc == 0 && behind)
             ecom_log(ECOM_INFO, "the current generation is still ahead; catching up again",
                      "generation=%lld", (long long)gen);
-        stats.consumed += tail.consumed;
-        stats.stored += tail.stored;
-        stats.batches += tail.batches;
+        ecom_consume_stats_add(&stats, &tail);
     }
     a->frozen_gen = 0;
     if (rc == 0) {
         ecom_log(ECOM_INFO, "readers switched to the rebuilt generation",
                  "generation=%lld old=%lld", (long long)gen, (long long)old);
-        if (old && ecom_counters_drop(a->redis, a->prefix, old, err))
+        if (old && ecom_counters_drop(&a->store, old, err))
             ecom_log(ECOM_WARN, "the old generation could not be deleted",
                      "generation=%lld "
                      "error=\"%s\"",
                      (long long)old, err->msg);
         log_finished(a, "rebuild finished", &stats);
     }
-    ecom_counters_rebuild_release(a->redis, a->prefix, a->token);
+    ecom_counters_rebuild_release(&a->store, a->token);
     return rc;
 }
 
@@ -515,7 +544,7 @@ static int print_snapshot(aggregator *a)
 {
     ecom_error err;
     json_t *snap = NULL;
-    if (ecom_counters_snapshot(a->redis, a->prefix, &snap, &err)) {
+    if (ecom_counters_snapshot(&a->store, &snap, &err)) {
         fprintf(stderr, "ecom aggregate --snapshot: %s\n", err.msg);
         return 2;
     }
@@ -523,7 +552,7 @@ static int print_snapshot(aggregator *a)
         fprintf(stderr,
                 "ecom aggregate --snapshot: no counters in Redis under prefix '%s' yet; run "
                 "`ecom aggregate` first (and check --redis-prefix)\n",
-                a->prefix);
+                a->store.prefix);
         return 1;
     }
     json_dumpf(snap, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
@@ -538,16 +567,16 @@ static int aggregate_run(ecom_config *cfg)
         fprintf(stderr, "ecom aggregate: --rebuild and --snapshot exclude each other\n");
         return 2;
     }
-    aggregator a = {.cfg = cfg, .prefix = ecom_config_redis_prefix(cfg)};
+    aggregator a = {.cfg = cfg, .store = {.prefix = ecom_config_redis_prefix(cfg)}};
     ecom_error err;
-    a.redis = ecom_redis_new(cfg->redis, REDIS_TIMEOUT_MS, &err);
-    if (!a.redis) {
+    a.store.redis = ecom_redis_new(cfg->redis, REDIS_TIMEOUT_MS, &err);
+    if (!a.store.redis) {
         fprintf(stderr, "ecom aggregate: %s\n", err.msg);
         return 2;
     }
     if (cfg->snapshot) {
         int rc = print_snapshot(&a);
-        ecom_redis_free(a.redis);
+        ecom_redis_free(a.store.redis);
         return rc;
     }
     ecom_signals_install();
@@ -572,7 +601,7 @@ static int aggregate_run(ecom_config *cfg)
     g_array_free(a.produced_ms, TRUE);
     free(a.run_latency);
     free(a.window_latency);
-    ecom_redis_free(a.redis);
+    ecom_redis_free(a.store.redis);
     return rc ? 1 : 0;
 }
 

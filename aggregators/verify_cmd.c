@@ -275,15 +275,15 @@ static int verify_run(ecom_config *cfg)
             rc = 2;
         }
     }
-    ecom_redis *redis = rc ? NULL : ecom_redis_new(cfg->redis, 30000, &err);
-    if (!rc &&
-        (!redis || ecom_counters_snapshot(redis, ecom_config_redis_prefix(cfg), &counters, &err))) {
+    ecom_counters_store store = {.redis = rc ? NULL : ecom_redis_new(cfg->redis, 30000, &err),
+                                 .prefix = ecom_config_redis_prefix(cfg)};
+    if (!rc && (!store.redis || ecom_counters_snapshot(&store, &counters, &err))) {
         fprintf(stderr, "ecom verify: %s\n", err.msg);
         rc = 2;
     } else if (!rc && !counters) {
         fprintf(stderr,
                 "ecom verify: no counters in Redis under prefix '%s'; run `ecom aggregate`\n",
-                ecom_config_redis_prefix(cfg));
+                store.prefix);
         counters = ecom_snapshot_new(); /* compare as all zero: every metric then differs */
     }
     recompute re = {.metrics = ecom_metrics_new()};
@@ -316,7 +316,7 @@ static int verify_run(ecom_config *cfg)
     json_decref(manifest);
     json_decref(counters);
     json_decref(stores);
-    ecom_redis_free(redis);
+    ecom_redis_free(store.redis);
     mongoc_cleanup();
     return rc;
 }

@@ -52,14 +52,14 @@ static void *sink_detach(void *ctx)
     return b;
 }
 
-static int sink_write(void *ctx, void *batch, ecom_error *err)
+static ecom_stage_result sink_write(void *ctx, void *batch, ecom_error *err)
 {
     hbase_sink *s = ctx;
     int64_t cells = ecom_hbase_batch_cells(batch);
     if (ecom_hbase_batch_write(s->hbase, batch, err))
-        return -1; /* the batch is intact: it is retried whole */
+        return ECOM_STAGE_RETRY; /* the batch is intact: it is retried whole */
     s->cells_written += cells;
-    return 0;
+    return ECOM_STAGE_WRITTEN;
 }
 
 static void sink_release(void *ctx, void *batch)

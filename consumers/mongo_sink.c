@@ -50,13 +50,13 @@ static void *sink_detach(void *ctx)
     return b;
 }
 
-static int sink_write(void *ctx, void *batch, ecom_error *err)
+static ecom_stage_result sink_write(void *ctx, void *batch, ecom_error *err)
 {
     mongo_sink *s = ctx;
     int64_t before = ecom_mongo_batch_documents(batch);
     int rc = ecom_mongo_batch_write(s->mongo, batch, err);
     s->written += before - ecom_mongo_batch_documents(batch); /* what left the batch is stored */
-    return rc ? -1 : 0;
+    return rc ? ECOM_STAGE_RETRY : ECOM_STAGE_WRITTEN;
 }
 
 static void sink_release(void *ctx, void *batch)

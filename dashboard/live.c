@@ -31,10 +31,9 @@
 
 struct live {
     const ecom_config *cfg;
-    const char *prefix;
-    ecom_redis *reader;     /* snapshot reads, refresher thread only */
-    ecom_redis *subscriber; /* pub/sub, subscriber thread only */
-    ecom_pipeline *pipeline; /* sampler thread only */
+    ecom_counters_store counters; /* snapshot reads, refresher thread only */
+    ecom_redis *subscriber;       /* pub/sub, subscriber thread only */
+    ecom_pipeline *pipeline;      /* sampler thread only */
     pthread_t refresher_id, subscriber_id, sampler_id;
     bool refresher_started, subscriber_started, sampler_started;
 
@@ -104,7 +103,7 @@ static void subscribe_once(live *l)
                  "error=\"%s\"", err.msg);
         return;
     }
-    redisReply *reply = redisCommand(c, "SUBSCRIBE %schanges", l->prefix);
+    redisReply *reply = redisCommand(c, "SUBSCRIBE %schanges", l->counters.prefix);
     if (!reply) {
         ecom_redis_disconnect(l->subscriber);
         return;
@@ -150,14 +149,14 @@ static void refresh(live *l, json_t *sample, const char *kafka_error)
 {
     ecom_error err;
     json_t *snap = NULL;
-    bool redis_ok = ecom_counters_snapshot(l->reader, l->prefix, &snap, &err) == 0;
+    bool redis_ok = ecom_counters_snapshot(&l->counters, &snap, &err) == 0;
     char why[ECOM_ERROR_MAX + 64] = "";
     if (!redis_ok)
         snprintf(why, sizeof why, "Redis: %s", err.msg);
     else if (!snap)
         snprintf(why, sizeof why,
                  "no counters in Redis under prefix '%s' yet: is `ecom aggregate` running?",
-                 l->prefix);
+                 l->counters.prefix);
     if (snap)
         ecom_pipeline_merge(snap, sample, kafka_error);
     char *text = snap ? json_dumps(snap, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
@@ -245,15 +244,15 @@ live *live_start(const ecom_config *cfg, const char *groups, ecom_error *err)
 {
     live *l = ecom_xcalloc(1, sizeof *l);
     l->cfg = cfg;
-    l->prefix = ecom_config_redis_prefix(cfg);
+    l->counters.prefix = ecom_config_redis_prefix(cfg);
     l->subscriber_fd = -1;
     snprintf(l->why, sizeof l->why, "starting");
     snprintf(l->kafka_error, sizeof l->kafka_error, "Kafka: not sampled yet");
     pthread_mutex_init(&l->lock, NULL);
     pthread_cond_init(&l->changed, NULL);
     pthread_cond_init(&l->announce, NULL);
-    l->reader = ecom_redis_new(cfg->redis, REDIS_TIMEOUT_MS, err);
-    l->subscriber = l->reader ? ecom_redis_new(cfg->redis, 0, err) : NULL;
+    l->counters.redis = ecom_redis_new(cfg->redis, REDIS_TIMEOUT_MS, err);
+    l->subscriber = l->counters.redis ? ecom_redis_new(cfg->redis, 0, err) : NULL;
     l->pipeline = l->subscriber ? ecom_pipeline_new(cfg, groups, err) : NULL;
     if (!l->pipeline) {
         live_stop(l);
@@ -293,7 +292,7 @@ void live_stop(live *l)
     if (l->sampler_started)
         pthread_join(l->sampler_id, NULL);
     json_decref(l->sample);
-    ecom_redis_free(l->reader);
+    ecom_redis_free(l->counters.redis);
     ecom_redis_free(l->subscriber);
     ecom_pipeline_free(l->pipeline);
     json_decref(l->current);

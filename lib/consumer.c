@@ -319,14 +319,13 @@ static int dead_letters_delivered(loop *l, ecom_error *err)
     return 0;
 }
 
-/* One attempt to make the open batch durable: the store, then the dead letters. Returns 0,
- * -1 (retry) or ECOM_STAGE_REWIND. */
-static int batch_write(loop *l, ecom_error *err)
+/* One attempt to make the open batch durable: the store, then the dead letters. */
+static ecom_stage_result batch_write(loop *l, ecom_error *err)
 {
-    int rc = l->stage->flush(l->stage->ctx, l->pending, err);
-    if (rc)
-        return rc < 0 ? -1 : rc;
-    return dead_letters_delivered(l, err);
+    ecom_stage_result rc = l->stage->flush(l->stage->ctx, l->pending, err);
+    if (rc != ECOM_STAGE_WRITTEN)
+        return rc < 0 ? ECOM_STAGE_RETRY : rc;
+    return dead_letters_delivered(l, err) ? ECOM_STAGE_RETRY : ECOM_STAGE_WRITTEN;
 }
 
 static int offsets_commit(loop *l, const rd_kafka_topic_partition_list_t *offsets)
@@ -365,20 +364,24 @@ static void pause_all(loop *l, bool pause)
     rd_kafka_topic_partition_list_destroy(assigned);
 }
 
+/* For the retry loop: -1 to try again, 0 when done (written, or a rewind or failure noted). */
 static int batch_write_attempt(void *arg, ecom_error *err)
 {
     loop *l = arg;
-    int rc = batch_write(l, err);
-    if (rc == ECOM_STAGE_REWIND) {
+    switch (batch_write(l, err)) {
+    case ECOM_STAGE_WRITTEN:
+        return 0;
+    case ECOM_STAGE_RETRY:
+        return -1;
+    case ECOM_STAGE_REWIND:
         l->rewind = true; /* not a failure: nothing to retry */
         return 0;
-    }
-    if (rc == ECOM_STAGE_FATAL) {
+    case ECOM_STAGE_FATAL:
         l->failed = true; /* retrying cannot help */
         ecom_fail(&l->failure, "%s: %s", l->opts->service, err->msg);
         return 0;
     }
-    return rc;
+    return -1;
 }
 
 static void batch_outage(void *arg, bool begins)
@@ -479,7 +482,8 @@ static int batch_close(loop *l)
 
 /* ---- writing while consuming ---------------------------------------------------------------- */
 
-/* The writer thread's job: one attempt at the batch handed over. */
+/* The writer thread's job: one attempt at the batch handed over (its ecom_stage_result is the
+ * job's int). */
 static int handoff_write_job(void *arg, ecom_error *err)
 {
     loop *l = arg;
@@ -492,15 +496,15 @@ static int handoff_attempt(void *arg, ecom_error *err)
 {
     loop *l = arg;
     handoff *h = &l->handoff;
-    int rc = h->on_writer ? ecom_background_wait(l->writer, err)
-                          : l->stage->write(l->stage->ctx, h->batch, err);
+    ecom_stage_result rc = h->on_writer ? (ecom_stage_result)ecom_background_wait(l->writer, err)
+                                        : l->stage->write(l->stage->ctx, h->batch, err);
     h->on_writer = false;
     if (rc == ECOM_STAGE_FATAL) {
         l->failed = true; /* retrying cannot help */
         ecom_fail(&l->failure, "%s: %s", l->opts->service, err->msg);
         return 0;
     }
-    return rc ? -1 : dead_letters_delivered(l, err);
+    return rc == ECOM_STAGE_WRITTEN ? dead_letters_delivered(l, err) : -1;
 }
 
 /* Gives the handed-over batch back to the stage, written or not, and forgets it. */
@@ -733,14 +737,14 @@ static void apply_from(loop *l, rd_kafka_topic_partition_list_t *parts)
 static void revoked_flush(loop *l)
 {
     ecom_error err;
-    int written = l->batch_msgs ? batch_write(l, &err) : -1;
+    ecom_stage_result written = l->batch_msgs ? batch_write(l, &err) : ECOM_STAGE_RETRY;
     if (written == ECOM_STAGE_REWIND)
         ecom_fail(&err, "the store's position had moved on");
     if (written == ECOM_STAGE_FATAL) {
         l->failed = true;
         l->failure = err;
     }
-    if (written == 0) {
+    if (written == ECOM_STAGE_WRITTEN) {
         batch_finish(l);
     } else if (l->batch_msgs) {
         ecom_log(ECOM_WARN, "partitions revoked with an unwritten batch; it will be re-read",
@@ -832,9 +836,10 @@ static void log_progress(loop *l, bool final)
     double window = now - l->last_progress;
     ecom_log(ECOM_INFO, final ? "finished" : "progress",
              "service=\"%s\" consumed=%lld stored=%lld dead_letters=%lld batches=%lld "
-             "rate_per_s=%.0f lag=%lld",
+             "rewinds=%lld seconds=%.1f rate_per_s=%.0f lag=%lld",
              l->opts->service, (long long)l->stats->consumed, (long long)l->stats->stored,
              (long long)l->stats->dead_letters, (long long)l->stats->batches,
+             (long long)l->stats->rewinds, now - l->started,
              final ? (double)l->stats->consumed / (now - l->started + 1e-9)
                    : (double)(l->stats->consumed - l->consumed_at_last_progress) / window,
              (long long)current_lag(l));
@@ -975,6 +980,17 @@ static void stage_idle(loop *l, bool got)
         l->failed = true;
         ecom_fail(&l->failure, "%s: %s", l->opts->service, err.msg);
     }
+}
+
+void ecom_consume_stats_add(ecom_consume_stats *total, const ecom_consume_stats *more)
+{
+    total->consumed += more->consumed;
+    total->stored += more->stored;
+    total->dead_letters += more->dead_letters;
+    total->batches += more->batches;
+    total->retries += more->retries;
+    total->rewinds += more->rewinds;
+    total->seconds += more->seconds;
 }
 
 int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_stage *stage,

@@ -255,24 +255,42 @@ static struct timeval tv_of_ms(int ms)
     return tv;
 }
 
-/* A reply that is an error becomes err; the reply is freed then. */
-static int reply_failed(redisReply *reply, const char *what, ecom_error *err)
+/* What a call came to, decided once, where its reply arrives: callers branch on the kind, never
+ * on the text of an error. */
+typedef enum reply_kind {
+    REPLY_OK,       /* a reply that is not an error */
+    REPLY_LOST,     /* no reply: the server is unreachable or the connection broke (dropped) */
+    REPLY_ERROR,    /* an error reply */
+    REPLY_NOSCRIPT, /* an error reply: the server has no script by that SHA */
+} reply_kind;
+
+/* The kind of an error reply, from its error code: by Redis' convention the first word. */
+static reply_kind error_kind(const redisReply *reply)
 {
-    if (reply && reply->type != REDIS_REPLY_ERROR)
-        return 0;
-    if (reply)
-        ecom_fail(err, "Redis %s: %s", what, reply->str);
+    static const char noscript[] = "NOSCRIPT";
+    size_t code = strcspn(reply->str, " ");
+    return code == sizeof noscript - 1 && memcmp(reply->str, noscript, code) == 0 ? REPLY_NOSCRIPT
+                                                                                  : REPLY_ERROR;
+}
+
+/* An error reply becomes err and is freed: its kind. */
+static reply_kind error_reply(redisReply *reply, const char *what, ecom_error *err)
+{
+    reply_kind kind = error_kind(reply);
+    ecom_fail(err, "Redis %s: %s", what, reply->str);
     freeReplyObject(reply);
-    return -1;
+    return kind;
 }
 
 /* The reply of a set-up command (AUTH, SELECT) on a new connection: 0, or -1 with err set. */
 static int setup_reply(redisContext *c, const char *where, const char *what, redisReply *reply,
                        ecom_error *err)
 {
-    if (reply_failed(reply, what, err)) {
-        if (!reply && c->err)
-            ecom_fail(err, "Redis at %s: %s: %s", where, what, c->errstr);
+    if (!reply)
+        return ecom_fail(err, "Redis at %s: %s: %s", where, what,
+                         c->err ? c->errstr : "connection lost");
+    if (reply->type == REDIS_REPLY_ERROR) {
+        error_reply(reply, what, err);
         return -1;
     }
     freeReplyObject(reply);
@@ -318,19 +336,23 @@ redisContext *ecom_redis_context(ecom_redis *r, ecom_error *err)
     return r->ctx;
 }
 
-/* After a call: NULL means the connection is unusable (hiredis sets ctx->err). */
-static redisReply *checked(ecom_redis *r, redisReply *reply, const char *what, ecom_error *err)
+/* After a call: the reply, or NULL with err and *kind saying why. A NULL from hiredis means the
+ * connection is unusable (it sets ctx->err). */
+static redisReply *checked(ecom_redis *r, redisReply *reply, const char *what, reply_kind *kind,
+                           ecom_error *err)
 {
+    *kind = REPLY_OK;
     if (!reply) {
         char where[400];
         ecom_redis_url_redacted(&r->url, where, sizeof where);
         ecom_fail(err, "Redis at %s: %s: %s", where, what,
                   r->ctx && r->ctx->errstr[0] ? r->ctx->errstr : "connection lost");
         ecom_redis_disconnect(r);
+        *kind = REPLY_LOST;
         return NULL;
     }
     if (reply->type == REDIS_REPLY_ERROR) {
-        reply_failed(reply, what, err);
+        *kind = error_reply(reply, what, err);
         return NULL;
     }
     return reply;
@@ -339,8 +361,10 @@ static redisReply *checked(ecom_redis *r, redisReply *reply, const char *what, e
 int ecom_redis_ping(ecom_redis *r, ecom_error *err)
 {
     redisReply *reply = ecom_redis_cmd(r, err, "PING");
+    if (!reply)
+        return -1;
     freeReplyObject(reply);
-    return reply ? 0 : -1;
+    return 0;
 }
 
 /* ---- arguments ------------------------------------------------------------------------------ */
@@ -417,8 +441,9 @@ void ecom_redis_args_addf(ecom_redis_args *a, const char *fmt, ...)
 /* hiredis wants pointers; they are only stable once every argument is in the buffer. */
 static redisReply *call_with_prefix(ecom_redis *r, const char *const *head, const size_t *head_len,
                                     int n_head, const ecom_redis_args *a, const char *what,
-                                    ecom_error *err)
+                                    reply_kind *kind, ecom_error *err)
 {
+    *kind = REPLY_LOST;
     if (!r->ctx && connect_now(r, err))
         return NULL;
     int argc = n_head + (a ? a->n : 0);
@@ -435,7 +460,7 @@ static redisReply *call_with_prefix(ecom_redis *r, const char *const *head, cons
     redisReply *reply = redisCommandArgv(r->ctx, argc, argv, lens);
     free(argv);
     free(lens);
-    return checked(r, reply, what, err);
+    return checked(r, reply, what, kind, err);
 }
 
 redisReply *ecom_redis_call(ecom_redis *r, const ecom_redis_args *a, ecom_error *err)
@@ -443,7 +468,8 @@ redisReply *ecom_redis_call(ecom_redis *r, const ecom_redis_args *a, ecom_error 
     char what[64];
     snprintf(what, sizeof what, "%.*s", a->n ? (int)(a->lengths[0] < 40 ? a->lengths[0] : 40) : 0,
              a->n ? a->text.data + a->offsets[0] : "");
-    return call_with_prefix(r, NULL, NULL, 0, a, what, err);
+    reply_kind kind;
+    return call_with_prefix(r, NULL, NULL, 0, a, what, &kind, err);
 }
 
 redisReply *ecom_redis_cmd(ecom_redis *r, ecom_error *err, const char *fmt, ...)
@@ -456,7 +482,8 @@ redisReply *ecom_redis_cmd(ecom_redis *r, ecom_error *err, const char *fmt, ...)
     va_end(ap);
     char what[48];
     snprintf(what, sizeof what, "%.*s", (int)strcspn(fmt, " "), fmt);
-    return checked(r, reply, what, err);
+    reply_kind kind;
+    return checked(r, reply, what, &kind, err);
 }
 
 /* ---- scripts -------------------------------------------------------------------------------- */
@@ -491,8 +518,9 @@ redisReply *ecom_redis_eval(ecom_redis *r, const ecom_redis_script *s, const eco
             return NULL;
         const char *head[] = {"EVALSHA", sha, "0"};
         const size_t head_len[] = {7, 40, 1};
-        redisReply *reply = call_with_prefix(r, head, head_len, 3, argv, s->name, err);
-        if (reply || !strstr(err->msg, "NOSCRIPT"))
+        reply_kind kind;
+        redisReply *reply = call_with_prefix(r, head, head_len, 3, argv, s->name, &kind, err);
+        if (kind != REPLY_NOSCRIPT)
             return reply;
         r->n_scripts = 0; /* the server forgot its scripts (restart, SCRIPT FLUSH): load again */
     }

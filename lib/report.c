@@ -177,11 +177,11 @@ int ecom_report_rows(const ecom_report *rep, const char *id, const ecom_config *
     ecom_redis *r = ecom_redis_new(cfg->redis, REDIS_TIMEOUT_MS, err);
     if (!r)
         return -1;
-    const char *prefix = ecom_config_redis_prefix(cfg);
+    const ecom_counters_store store = {r, ecom_config_redis_prefix(cfg)};
     json_t *read = NULL;
     int rc = rep->source == ECOM_REPORT_FROM_PRODUCTS
-                 ? ecom_report_products(r, prefix, &read, err)
-                 : ecom_counters_snapshot(r, prefix, &read, err);
+                 ? ecom_report_products(&store, &read, err)
+                 : ecom_counters_snapshot(&store, &read, err);
     ecom_redis_free(r);
     if (rc)
         return -1;
@@ -271,13 +271,13 @@ static json_t *product_rows(const redisReply *const *part)
     return rows;
 }
 
-int ecom_report_products(ecom_redis *r, const char *prefix, json_t **rows, ecom_error *err)
+int ecom_report_products(const ecom_counters_store *s, json_t **rows, ecom_error *err)
 {
     *rows = NULL;
     ecom_redis_args a;
     ecom_redis_args_init(&a);
-    ecom_redis_args_add(&a, prefix);
-    redisReply *reply = ecom_redis_eval(r, &products_script, &a, err);
+    ecom_redis_args_add(&a, s->prefix);
+    redisReply *reply = ecom_redis_eval(s->redis, &products_script, &a, err);
     ecom_redis_args_free(&a);
     if (!reply)
         return -1;

@@ -45,9 +45,13 @@
 #include "ecom/options.h"
 #include "ecom/topics.h"
 
-/* What a stage's flush reports besides success (0) and a failed write to retry (-1). */
-#define ECOM_STAGE_REWIND 1 /* the store's positions moved on: drop the batch, re-seek */
-#define ECOM_STAGE_FATAL 2  /* cannot ever be written (err says why): the service stops */
+/* What a stage's flush or write came to. */
+typedef enum ecom_stage_result {
+    ECOM_STAGE_RETRY = -1,  /* not written (err says why): the loop tries again later */
+    ECOM_STAGE_WRITTEN = 0, /* written */
+    ECOM_STAGE_REWIND,      /* the store's positions moved on: drop the batch, re-seek */
+    ECOM_STAGE_FATAL,       /* cannot ever be written (err says why): the service stops */
+} ecom_stage_result;
 
 typedef struct ecom_stage {
     void *ctx;
@@ -56,12 +60,13 @@ typedef struct ecom_stage {
     int (*add)(void *ctx, const ecom_record *r, const rd_kafka_message_t *m, ecom_error *err);
     /* Writes the pending batch and empties it. `next_offsets` holds, per partition the batch
      * touched, the offset after its last message (dead letters included), for stages that keep
-     * their position in the store itself. Returns 0 when written, -1 on a failure to retry
-     * later (the batch must be left intact), or ECOM_STAGE_REWIND when the store's position is
-     * not the one this batch continues from (another writer, a new generation): the loop then
-     * drops the batch and seeks every partition to `positions`; ECOM_STAGE_FATAL stops the
-     * service with the batch uncommitted. */
-    int (*flush)(void *ctx, const rd_kafka_topic_partition_list_t *next_offsets, ecom_error *err);
+     * their position in the store itself. Returns ECOM_STAGE_WRITTEN, ECOM_STAGE_RETRY on a
+     * failure to retry later (the batch must be left intact), or ECOM_STAGE_REWIND when the
+     * store's position is not the one this batch continues from (another writer, a new
+     * generation): the loop then drops the batch and seeks every partition to `positions`;
+     * ECOM_STAGE_FATAL stops the service with the batch uncommitted. */
+    ecom_stage_result (*flush)(void *ctx, const rd_kafka_topic_partition_list_t *next_offsets,
+                               ecom_error *err);
     /* Drops the pending batch unwritten: its partitions were taken away in a rebalance, and
      * their next owner re-reads it from the last commit. */
     void (*reset)(void *ctx);
@@ -81,12 +86,13 @@ typedef struct ecom_stage {
     /* Instead of flush and reset, for writing while consuming (see above); a stage with these
      * keeps its positions in Kafka (no `positions`). `detach` takes the pending batch out of
      * the stage and returns it; `add` goes on into a new one. `write` writes a detached batch,
-     * on the writer thread: 0 when written (the batch is then empty), -1 on a failure to retry
-     * later (the batch keeps at least what is not written yet), or ECOM_STAGE_FATAL. `release`
+     * on the writer thread: ECOM_STAGE_WRITTEN (the batch is then empty), ECOM_STAGE_RETRY on a
+     * failure to retry later (the batch keeps at least what is not written yet), or
+     * ECOM_STAGE_FATAL (never ECOM_STAGE_REWIND: these stages keep no positions). `release`
      * hands a detached batch back, written or dropped unwritten (its partitions were revoked),
      * for the stage to free or to fill again. */
     void *(*detach)(void *ctx);
-    int (*write)(void *ctx, void *batch, ecom_error *err);
+    ecom_stage_result (*write)(void *ctx, void *batch, ecom_error *err);
     void (*release)(void *ctx, void *batch);
 } ecom_stage;
 
@@ -120,6 +126,9 @@ typedef struct ecom_consume_stats {
     int64_t rewinds; /* batches dropped because the store's position had moved */
     double seconds;
 } ecom_consume_stats;
+
+/* Adds every count and the seconds of another run (a later pass of the same work) to total. */
+void ecom_consume_stats_add(ecom_consume_stats *total, const ecom_consume_stats *more);
 
 /* Options of every consuming command: --group, --from, --until-end, --batch-size, --batch-ms,
  * --decode-threads. */

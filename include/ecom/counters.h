@@ -1,6 +1,11 @@
 /*
  * counters.h - the live counters in Redis: key layout, generations, exactly-once batches, and
- * the snapshot read back from them.
+ * the snapshot read back from them. One header for the three files that implement it, since
+ * all three follow the one key layout and guarantee described here:
+ *
+ *   lib/counters_generations.c   which generation readers use; the rebuild's lock and switch
+ *   lib/counters_batch.c         a batch of changes and the writer that applies it exactly once
+ *   lib/counters_snapshot.c      every metric of the current generation, read back at once
  *
  * Every key starts with a prefix (--redis-prefix, by default the topic prefix, "ecom."), so
  * several pipelines can share one Redis. Counters live in a generation, a namespace
@@ -56,33 +61,41 @@
 #include "ecom/redis.h"
 #include "ecom/reference.h"
 
-/* ---- generations ----------------------------------------------------------------------------- */
+/* ---- where the counters live ---------------------------------------------------------------- */
+
+/* One Redis and the prefix of every key in it that belongs to one pipeline. It owns neither:
+ * both outlive every call that takes it. */
+typedef struct ecom_counters_store {
+    ecom_redis *redis;
+    const char *prefix;
+} ecom_counters_store;
+
+/* ---- generations and the rebuild (lib/counters_generations.c) ------------------------------- */
 
 /* The generation readers use; 0 when there is none yet. */
-int ecom_counters_current(ecom_redis *r, const char *prefix, int64_t *gen, ecom_error *err);
+int ecom_counters_current(const ecom_counters_store *s, int64_t *gen, ecom_error *err);
 /* The current generation, creating the first one when there is none. */
-int ecom_counters_ensure_current(ecom_redis *r, const char *prefix, int64_t *gen, ecom_error *err);
+int ecom_counters_ensure_current(const ecom_counters_store *s, int64_t *gen, ecom_error *err);
 
 /* Starts a rebuild: takes the rebuild lock (lease of lease_ms, identified by token) and returns
  * the generation to fill, the unfinished one of an interrupted rebuild if there is one. Fails
  * when another rebuild holds the lock. */
-int ecom_counters_rebuild_begin(ecom_redis *r, const char *prefix, const char *token, int lease_ms,
+int ecom_counters_rebuild_begin(const ecom_counters_store *s, const char *token, int lease_ms,
                                 int64_t *gen, bool *resumed, ecom_error *err);
 /* Renews the rebuild lock's lease; fails when the lock is no longer this token's. */
-int ecom_counters_rebuild_renew(ecom_redis *r, const char *prefix, const char *token, int lease_ms,
+int ecom_counters_rebuild_renew(const ecom_counters_store *s, const char *token, int lease_ms,
                                 ecom_error *err);
-void ecom_counters_rebuild_release(ecom_redis *r, const char *prefix, const char *token);
+void ecom_counters_rebuild_release(const ecom_counters_store *s, const char *token);
 /* Stops live writers of gen (their batches wait) for ttl_ms, renewable by calling again. */
-int ecom_counters_freeze(ecom_redis *r, const char *prefix, int64_t gen, int ttl_ms,
-                         ecom_error *err);
+int ecom_counters_freeze(const ecom_counters_store *s, int64_t gen, int ttl_ms, ecom_error *err);
 /* Makes `rebuilt` the current generation, atomically, if its offsets reach the current one's
  * on every partition; *behind (optional) is set when they do not (nothing changes then). */
-int ecom_counters_switch(ecom_redis *r, const char *prefix, int64_t rebuilt, bool *behind,
+int ecom_counters_switch(const ecom_counters_store *s, int64_t rebuilt, bool *behind,
                          ecom_error *err);
 /* Deletes every key of a generation (never the current one). */
-int ecom_counters_drop(ecom_redis *r, const char *prefix, int64_t gen, ecom_error *err);
+int ecom_counters_drop(const ecom_counters_store *s, int64_t gen, ecom_error *err);
 
-/* ---- batches ------------------------------------------------------------------------------- */
+/* ---- batches (lib/counters_batch.c) --------------------------------------------------------- */
 
 /* The changes one polled batch makes, pre-aggregated in memory. */
 typedef struct ecom_counters_batch ecom_counters_batch;
@@ -102,21 +115,31 @@ bool ecom_counters_batch_needs_reference(const ecom_counters_batch *b, const eco
 /* Records held (facts, session events, reference records). */
 int64_t ecom_counters_batch_size(const ecom_counters_batch *b);
 
-/* ---- writing ------------------------------------------------------------------------------- */
+/* The first-seen bitmap key (relative to the generation) and bit of an id `<name>_<digits>`:
+ * "seen:<kind>:<digits but the last four>" and the last four digits as a number. */
+void ecom_counters_id_slot(const char *kind, const char *id, char *key, size_t key_size,
+                           int64_t *bit);
+
+/* ---- writing (lib/counters_batch.c) --------------------------------------------------------- */
 
 typedef enum ecom_counters_role {
     ECOM_COUNTERS_LIVE,    /* writes the current generation */
     ECOM_COUNTERS_REBUILD, /* writes the generation being rebuilt */
 } ecom_counters_role;
 
-/* Outcomes of apply besides 0 (applied, or found applied already) and -1 (Redis failed). */
-#define ECOM_COUNTERS_FENCED 1 /* another generation or writer moved on: re-read positions */
-#define ECOM_COUNTERS_FROZEN 2 /* a rebuild is switching generations: try again shortly */
+/* What applying a batch came to. */
+typedef enum ecom_counters_outcome {
+    ECOM_COUNTERS_FAILED = -1, /* Redis failed (err says why): nothing changed, try again */
+    ECOM_COUNTERS_APPLIED = 0, /* applied, or found applied already */
+    ECOM_COUNTERS_FENCED,      /* another generation or writer moved on: re-read positions */
+    ECOM_COUNTERS_FROZEN,      /* a rebuild is switching generations: try again shortly */
+} ecom_counters_outcome;
 
 /* A writer of one generation. It remembers, per partition, the stored offset it continues from. */
 typedef struct ecom_counters_writer ecom_counters_writer;
 
-ecom_counters_writer *ecom_counters_writer_new(ecom_redis *r, const char *prefix, int64_t gen,
+/* A writer of generation gen in s (whose prefix it copies; s->redis must outlive it). */
+ecom_counters_writer *ecom_counters_writer_new(const ecom_counters_store *s, int64_t gen,
                                                ecom_counters_role role);
 void ecom_counters_writer_free(ecom_counters_writer *w);
 int64_t ecom_counters_writer_generation(const ecom_counters_writer *w);
@@ -127,26 +150,19 @@ int ecom_counters_writer_positions(ecom_counters_writer *w, rd_kafka_topic_parti
                                    ecom_error *err);
 
 /* Applies a batch whose partitions end at next_offsets (NULL: reference data only, no offsets),
- * joined with ref. On 0 the batch may be cleared. */
-int ecom_counters_writer_apply(ecom_counters_writer *w, const ecom_counters_batch *b,
-                               const ecom_reference *ref,
-                               const rd_kafka_topic_partition_list_t *next_offsets,
-                               ecom_error *err);
+ * joined with ref. On ECOM_COUNTERS_APPLIED the batch may be cleared. */
+ecom_counters_outcome
+ecom_counters_writer_apply(ecom_counters_writer *w, const ecom_counters_batch *b,
+                           const ecom_reference *ref,
+                           const rd_kafka_topic_partition_list_t *next_offsets, ecom_error *err);
 
-/* ---- reading ------------------------------------------------------------------------------- */
+/* ---- reading (lib/counters_snapshot.c) ------------------------------------------------------ */
 
 /* The snapshot of the current generation in the shape of snapshot.h, plus a "pipeline" object:
  * {"generation", "updated_at" (the last applied batch), "latency_ms": {"p50", "p99"} (produce
  * to Redis, over the last second of traffic), "aggregator": {"records": {topic: n},
  * "dead_letters", "positions": {"<topic>:<partition>": next offset}}}. *out is NULL when there
  * is no generation yet. One atomic read. */
-int ecom_counters_snapshot(ecom_redis *r, const char *prefix, json_t **out, ecom_error *err);
-
-/* ---- ids ----------------------------------------------------------------------------------- */
-
-/* The first-seen bitmap key (relative to the generation) and bit of an id `<name>_<digits>`:
- * "seen:<kind>:<digits but the last four>" and the last four digits as a number. */
-void ecom_counters_id_slot(const char *kind, const char *id, char *key, size_t key_size,
-                           int64_t *bit);
+int ecom_counters_snapshot(const ecom_counters_store *s, json_t **out, ecom_error *err);
 
 #endif

@@ -9,6 +9,11 @@
  * Redis restart costs the caller one failed call, which it retries like any store outage (see
  * retry.h). Scripts are sent once per connection with SCRIPT LOAD and then called by their SHA;
  * a server that lost its script cache (a restart) gets them again transparently.
+ *
+ * One Redis node, not a cluster. The scripts (lib/lua/) build their key names from a prefix they
+ * are passed as an argument and declare no KEYS, and they touch many keys in one call. Redis
+ * Cluster routes a script by the keys it declares and refuses keys of other hash slots, so these
+ * scripts run only on a single node: `--redis` names one server (which may have replicas).
  */
 #ifndef ECOM_REDIS_H
 #define ECOM_REDIS_H
@@ -70,7 +75,7 @@ typedef struct ecom_redis_script {
     const char *source;
 } ecom_redis_script;
 
-/* EVALSHA of the script with no KEYS and the given ARGV. */
+/* EVALSHA of the script with no KEYS and the given ARGV (so: one node, see above). */
 redisReply *ecom_redis_eval(ecom_redis *r, const ecom_redis_script *s, const ecom_redis_args *argv,
                             ecom_error *err);
 

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include "ecom/buf.h"
 #include "ecom/config.h"
+#include "ecom/counters.h"
 #include "ecom/error.h"
 #include "ecom/model.h"
 #include "ecom/redis.h"
@@ -70,7 +71,7 @@ int ecom_report_rows(const ecom_report *rep, const char *id, const ecom_config *
  * "category_name", "units", "revenue_cents"}, by revenue descending, then id: every product
  * the reference data named and every product sold (0 units for one never sold, "unknown" for a
  * category the reference data did not give). *rows is NULL when there is no generation yet. */
-int ecom_report_products(ecom_redis *r, const char *prefix, json_t **rows, ecom_error *err);
+int ecom_report_products(const ecom_counters_store *s, json_t **rows, ecom_error *err);
 
 typedef enum ecom_report_format {
     ECOM_REPORT_CSV,

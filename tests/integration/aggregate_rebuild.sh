@@ -75,14 +75,60 @@ fi
 grep -q "another rebuild is running" "$tmp/rebuild-refused.log" || fail "the refusal does not say why"
 echo "ok: a second rebuild is refused while the lock is held"
 redis-cli DEL "${prefix}rebuild_lock" >/dev/null # as if its lease had expired
+# poison published all through the resumed rebuild, one message at a time (each delivered before
+# the next): the first before it starts, so it has dead letters to count, and more while it
+# runs, which its catch-up after the freeze usually meets
+publish_poison() {
+  local n=0
+  while [ ! -e "$tmp/poison.stop" ]; do
+    n=$((n + 1))
+    printf 'txn_poison_%d\t{not json\n' "$n" |
+      kcat -P -b "$ECOM_BROKERS" -t "${prefix}transactions" -K $'\t' || return 1
+    echo "$n" >"$tmp/poison"
+  done
+}
+publish_poison &
+poisoner=$!
+pids+=($poisoner)
+for _ in $(seq 1 100); do [ -s "$tmp/poison" ] && break; sleep 0.1; done
+[ -s "$tmp/poison" ] || fail "no poison was published"
 "$ECOM_BIN" aggregate "${agg[@]}" --rebuild 2>"$tmp/rebuild2.log" ||
   { tail -20 "$tmp/rebuild2.log"; fail "the rebuild failed"; }
+touch "$tmp/poison.stop"
+wait $poisoner || fail "kcat could not publish the poison"
 grep -q "resuming an interrupted rebuild.*generation=$rebuilding" "$tmp/rebuild2.log" ||
   fail "the second rebuild did not resume generation $rebuilding"
 grep -q "readers switched to the rebuilt generation" "$tmp/rebuild2.log" || fail "the rebuild did not switch"
 expect_eq "the current generation after the rebuild" "$rebuilding" "$(redis-cli GET "${prefix}current")"
 expect_eq "keys left of the old generation $first_gen" 0 \
   "$(redis-cli --scan --pattern "${prefix}g${first_gen}:*" | wc -l)"
+# the closing line counts every pass of the rebuild: the first, and each catch-up after freezing
+python3 - "$tmp/rebuild2.log" "$(cat "$tmp/poison")" <<'PY' || fail "the rebuild's closing line does not add up its passes"
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+poison = int(sys.argv[2])
+fields = lambda line: dict(re.findall(r'(\w+)=("[^"]*"|\S+)', line))
+passes = [fields(l) for l in lines if 'msg="finished"' in l and 'service="aggregate --rebuild"' in l]
+closing = [fields(l) for l in lines if 'msg="rebuild finished"' in l]
+assert len(closing) == 1, f"{len(closing)} closing lines"
+total = closing[0]
+assert len(passes) >= 2, f"{len(passes)} passes: the catch-up after freezing is missing"
+for name, per_pass in [("consumed", "consumed"), ("records", "stored"), ("dead_letters", "dead_letters"),
+                       ("batches", "batches"), ("rewinds", "rewinds")]:
+    want = sum(int(p[per_pass]) for p in passes)
+    assert int(total[name]) == want, f"{name}={total[name]}, the passes add up to {want}"
+seconds = sum(float(p["seconds"]) for p in passes)
+assert abs(float(total["seconds"]) - seconds) <= 0.05 * (len(passes) + 1), \
+    f"seconds={total['seconds']}, the passes add up to {seconds:.2f}"
+late = sum(int(p["dead_letters"]) for p in passes[1:])
+assert 1 <= int(total["dead_letters"]) <= poison, \
+    f"dead_letters={total['dead_letters']}, {poison} published, the first before the rebuild"
+moved = sum('msg="store position moved' in l for l in lines)
+assert int(total["rewinds"]) == moved, f"rewinds={total['rewinds']}, {moved} logged"
+print(f"ok: the rebuild's closing line adds up its {len(passes)} passes "
+      f"(dead_letters={total['dead_letters']}, {late} of them after the freeze; "
+      f"rewinds={total['rewinds']} seconds={total['seconds']})")
+PY
 
 wait_ok $traffic "$tmp/live-generate.log" "the live generator"
 # more traffic after the switch: the live aggregator must carry on in the new generation

@@ -1,12 +1,15 @@
 /*
- * counters.c - the live counters in Redis (see counters.h for the key layout and guarantees).
+ * counters_batch.c - a batch of counter changes and the writer that applies it to one
+ * generation exactly once (see counters.h for the keys and the guarantee).
  *
- * A batch keeps what it was given in compact form: transactions with their items, one entry per
- * session with the funnel steps the batch saw, reference ids and names, per-topic record counts.
- * Applying it joins the facts with the reference tables, sums every counter change in memory,
- * and sends the lot to apply.lua in one call. Transaction ids are checked there; when some were
- * counted before, the script changes nothing and names them, and the batch is sent again without
- * them (a second round trip only when duplicates were published).
+ * They live in one file because the writer reads the batch's own arrays: a batch keeps what it
+ * was given in compact form (transactions with their items, one entry per session with the
+ * funnel steps the batch saw, reference ids and names, per-topic record counts), and nothing
+ * outside this file needs to know that form. Applying a batch joins the facts with the reference
+ * tables, sums every counter change in memory, and sends the lot to apply.lua in one call.
+ * Transaction ids are checked there; when some were counted before, the script changes nothing
+ * and names them, and the batch is sent again without them (a second round trip only when
+ * duplicates were published).
  */
 #include "ecom/counters.h"
 
@@ -14,19 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <glib.h>
-#include "ecom/buf.h"
-#include "ecom/snapshot.h"
 #include "ecom/timeutil.h"
 
 extern const char ecom_lua_apply[];
-extern const char ecom_lua_read[];
-extern const char ecom_lua_switch[];
-extern const char ecom_lua_lease[];
 
 static const ecom_redis_script apply_script = {"apply.lua", ecom_lua_apply};
-static const ecom_redis_script read_script = {"read.lua", ecom_lua_read};
-static const ecom_redis_script switch_script = {"switch.lua", ecom_lua_switch};
-static const ecom_redis_script lease_script = {"lease.lua", ecom_lua_lease};
 
 #define FIELD_SEP '\x1f' /* between hash and field in the in-memory sums */
 
@@ -56,216 +51,6 @@ void ecom_counters_id_slot(const char *kind, const char *id, char *key, size_t k
         snprintf(key, key_size, "seen:%s:%.*s", kind, (int)(n - 4), digits);
     else /* short ids: the length keeps "7" and "007" apart */
         snprintf(key, key_size, "seen:%s:~%zu", kind, n);
-}
-
-/* ---- generations ---------------------------------------------------------------------------- */
-
-static int reply_int(redisReply *reply, int64_t *out)
-{
-    if (reply->type == REDIS_REPLY_INTEGER) {
-        *out = reply->integer;
-        return 0;
-    }
-    if (reply->type == REDIS_REPLY_STRING) {
-        char *end;
-        *out = strtoll(reply->str, &end, 10);
-        return *end ? -1 : 0;
-    }
-    return -1;
-}
-
-/* GET of an integer key: 0 when missing. */
-static int get_int(ecom_redis *r, const char *prefix, const char *name, int64_t *out,
-                   ecom_error *err)
-{
-    redisReply *reply = ecom_redis_cmd(r, err, "GET %s%s", prefix, name);
-    if (!reply)
-        return -1;
-    *out = 0;
-    int rc = 0;
-    if (reply->type != REDIS_REPLY_NIL && reply_int(reply, out))
-        rc = ecom_fail(err, "Redis key %s%s does not hold a number", prefix, name);
-    freeReplyObject(reply);
-    return rc;
-}
-
-int ecom_counters_current(ecom_redis *r, const char *prefix, int64_t *gen, ecom_error *err)
-{
-    return get_int(r, prefix, "current", gen, err);
-}
-
-int ecom_counters_ensure_current(ecom_redis *r, const char *prefix, int64_t *gen, ecom_error *err)
-{
-    if (ecom_counters_current(r, prefix, gen, err))
-        return -1;
-    if (*gen)
-        return 0;
-    redisReply *reply = ecom_redis_cmd(r, err, "INCR %snext_generation", prefix);
-    if (!reply)
-        return -1;
-    int64_t fresh = reply->integer;
-    freeReplyObject(reply);
-    reply = ecom_redis_cmd(r, err, "SET %scurrent %lld NX", prefix, (long long)fresh);
-    if (!reply)
-        return -1;
-    freeReplyObject(reply);
-    return ecom_counters_current(r, prefix, gen, err); /* ours, or a racing writer's */
-}
-
-int ecom_counters_rebuild_begin(ecom_redis *r, const char *prefix, const char *token, int lease_ms,
-                                int64_t *gen, bool *resumed, ecom_error *err)
-{
-    redisReply *reply =
-        ecom_redis_cmd(r, err, "SET %srebuild_lock %s NX PX %d", prefix, token, lease_ms);
-    if (!reply)
-        return -1;
-    bool taken = reply->type == REDIS_REPLY_NIL;
-    freeReplyObject(reply);
-    if (taken)
-        return ecom_fail(err,
-                         "another rebuild is running (Redis key %srebuild_lock is held); wait "
-                         "for it to finish, or for its lease to expire if it died",
-                         prefix);
-    if (get_int(r, prefix, "rebuilding", gen, err))
-        return -1;
-    *resumed = *gen != 0;
-    if (*resumed)
-        return 0;
-    reply = ecom_redis_cmd(r, err, "INCR %snext_generation", prefix);
-    if (!reply)
-        return -1;
-    *gen = reply->integer;
-    freeReplyObject(reply);
-    reply = ecom_redis_cmd(r, err, "SET %srebuilding %lld", prefix, (long long)*gen);
-    freeReplyObject(reply);
-    return reply ? 0 : -1;
-}
-
-static int lease_call(ecom_redis *r, const char *prefix, const char *token, const char *action,
-                      int lease_ms, ecom_error *err)
-{
-    ecom_redis_args a;
-    ecom_redis_args_init(&a);
-    ecom_redis_args_addf(&a, "%srebuild_lock", prefix);
-    ecom_redis_args_add(&a, token);
-    ecom_redis_args_add(&a, action);
-    ecom_redis_args_add_int(&a, lease_ms);
-    redisReply *reply = ecom_redis_eval(r, &lease_script, &a, err);
-    ecom_redis_args_free(&a);
-    if (!reply)
-        return -1;
-    int rc = reply->type == REDIS_REPLY_INTEGER && reply->integer == 1
-                 ? 0
-                 : ecom_fail(err, "the rebuild lock %srebuild_lock is no longer ours", prefix);
-    freeReplyObject(reply);
-    return rc;
-}
-
-int ecom_counters_rebuild_renew(ecom_redis *r, const char *prefix, const char *token, int lease_ms,
-                                ecom_error *err)
-{
-    return lease_call(r, prefix, token, "renew", lease_ms, err);
-}
-
-void ecom_counters_rebuild_release(ecom_redis *r, const char *prefix, const char *token)
-{
-    ecom_error err;
-    lease_call(r, prefix, token, "release", 0, &err);
-}
-
-int ecom_counters_freeze(ecom_redis *r, const char *prefix, int64_t gen, int ttl_ms,
-                         ecom_error *err)
-{
-    redisReply *reply =
-        ecom_redis_cmd(r, err, "SET %sg%lld:frozen 1 PX %d", prefix, (long long)gen, ttl_ms);
-    freeReplyObject(reply);
-    return reply ? 0 : -1;
-}
-
-int ecom_counters_switch(ecom_redis *r, const char *prefix, int64_t rebuilt, bool *behind,
-                         ecom_error *err)
-{
-    ecom_redis_args a;
-    ecom_redis_args_init(&a);
-    ecom_redis_args_add(&a, prefix);
-    ecom_redis_args_add_int(&a, rebuilt);
-    redisReply *reply = ecom_redis_eval(r, &switch_script, &a, err);
-    ecom_redis_args_free(&a);
-    if (!reply)
-        return -1;
-    int rc = 0;
-    bool late = false;
-    const char *status = reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
-                                 reply->element[0]->type == REDIS_REPLY_STRING
-                             ? reply->element[0]->str
-                             : "";
-    if (strcmp(status, "behind") == 0 && reply->elements == 4)
-        late = true;
-    else if (strcmp(status, "ok") != 0)
-        rc = ecom_fail(err, "generation %lld is no longer the one being rebuilt",
-                       (long long)rebuilt);
-    freeReplyObject(reply);
-    if (behind)
-        *behind = late;
-    else if (late)
-        rc = ecom_fail(err, "generation %lld is behind the current one", (long long)rebuilt);
-    return rc;
-}
-
-/* SCAN's MATCH is a glob: the prefix is taken literally. */
-static void glob_escape(const char *s, ecom_buf *out)
-{
-    for (; *s; s++) {
-        if (strchr("*?[]\\", *s))
-            ecom_buf_append(out, "\\", 1);
-        ecom_buf_append(out, s, 1);
-    }
-}
-
-int ecom_counters_drop(ecom_redis *r, const char *prefix, int64_t gen, ecom_error *err)
-{
-    int64_t current;
-    if (ecom_counters_current(r, prefix, &current, err))
-        return -1;
-    if (gen == current)
-        return ecom_fail(err, "generation %lld is the current one; it is not dropped",
-                         (long long)gen);
-    ecom_buf pattern;
-    ecom_buf_init(&pattern);
-    glob_escape(prefix, &pattern);
-    ecom_buf_printf(&pattern, "g%lld:*", (long long)gen);
-    char cursor[32] = "0";
-    int rc = 0;
-    do {
-        redisReply *reply =
-            ecom_redis_cmd(r, err, "SCAN %s MATCH %s COUNT 1000", cursor, pattern.data);
-        if (!reply) {
-            rc = -1;
-            break;
-        }
-        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
-            freeReplyObject(reply);
-            rc = ecom_fail(err, "Redis SCAN: unexpected reply");
-            break;
-        }
-        g_strlcpy(cursor, reply->element[0]->str, sizeof cursor);
-        redisReply *keys = reply->element[1];
-        if (keys->elements) {
-            ecom_redis_args a;
-            ecom_redis_args_init(&a);
-            ecom_redis_args_add(&a, "UNLINK");
-            for (size_t i = 0; i < keys->elements; i++)
-                ecom_redis_args_add_len(&a, keys->element[i]->str, keys->element[i]->len);
-            redisReply *del = ecom_redis_call(r, &a, err);
-            ecom_redis_args_free(&a);
-            if (!del)
-                rc = -1;
-            freeReplyObject(del);
-        }
-        freeReplyObject(reply);
-    } while (rc == 0 && strcmp(cursor, "0") != 0);
-    ecom_buf_free(&pattern);
-    return rc;
 }
 
 /* ---- batches -------------------------------------------------------------------------------- */
@@ -475,25 +260,25 @@ void ecom_counters_batch_gauge(ecom_counters_batch *b, const char *field, int64_
 
 struct ecom_counters_writer {
     ecom_redis *redis;
-    char prefix[128];
+    char *prefix; /* a copy */
     int64_t gen;
     ecom_counters_role role;
     GHashTable *expected; /* "<topic>:<partition>" -> stored offset text, "-" for none */
     /* scratch of apply, kept between batches */
-    GHashTable *sums;  /* "hash\x1ffield" -> int64 delta */
-    GHashTable *zsums; /* "zset\x1fmember" -> int64 delta */
-    GHashTable *pairs; /* cohort "month\x1fuser" seen in this batch */
+    GHashTable *sums;                    /* "hash\x1ffield" -> int64 delta */
+    GHashTable *zsums;                   /* "zset\x1fmember" -> int64 delta */
+    GHashTable *pairs;                   /* cohort "month\x1fuser" seen in this batch */
     ecom_redis_args facts, firsts, sets; /* the script's sections that are not sums */
     int n_facts, n_firsts;
     GArray *fact_txn; /* the batch index of each transaction sent, in order */
 };
 
-ecom_counters_writer *ecom_counters_writer_new(ecom_redis *r, const char *prefix, int64_t gen,
+ecom_counters_writer *ecom_counters_writer_new(const ecom_counters_store *s, int64_t gen,
                                                ecom_counters_role role)
 {
     ecom_counters_writer *w = ecom_xcalloc(1, sizeof *w);
-    w->redis = r;
-    g_strlcpy(w->prefix, prefix, sizeof w->prefix);
+    w->redis = s->redis;
+    w->prefix = g_strdup(s->prefix);
     w->gen = gen;
     w->role = role;
     w->expected = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -511,6 +296,7 @@ void ecom_counters_writer_free(ecom_counters_writer *w)
 {
     if (!w)
         return;
+    g_free(w->prefix);
     g_hash_table_destroy(w->expected);
     g_hash_table_destroy(w->sums);
     g_hash_table_destroy(w->zsums);
@@ -808,14 +594,15 @@ static void remember_offsets(ecom_counters_writer *w,
     }
 }
 
-int ecom_counters_writer_apply(ecom_counters_writer *w, const ecom_counters_batch *b,
-                               const ecom_reference *ref,
-                               const rd_kafka_topic_partition_list_t *next_offsets, ecom_error *err)
+ecom_counters_outcome
+ecom_counters_writer_apply(ecom_counters_writer *w, const ecom_counters_batch *b,
+                           const ecom_reference *ref,
+                           const rd_kafka_topic_partition_list_t *next_offsets, ecom_error *err)
 {
     bool *dup = ecom_xcalloc(b->txns->len + 1, sizeof *dup);
     ecom_redis_args argv;
     ecom_redis_args_init(&argv);
-    int rc = -1;
+    ecom_counters_outcome rc = ECOM_COUNTERS_FAILED;
     bool again = true;
     /* a second round only when some transactions were counted before; a third cannot find any
      * new ones, since this writer is the only one at these offsets */
@@ -831,7 +618,7 @@ int ecom_counters_writer_apply(ecom_counters_writer *w, const ecom_counters_batc
                                  : "";
         if (strcmp(status, "ok") == 0 || strcmp(status, "already") == 0) {
             remember_offsets(w, next_offsets);
-            rc = 0;
+            rc = ECOM_COUNTERS_APPLIED;
         } else if (strcmp(status, "fenced") == 0) {
             rc = ECOM_COUNTERS_FENCED;
         } else if (strcmp(status, "frozen") == 0) {
@@ -852,192 +639,5 @@ int ecom_counters_writer_apply(ecom_counters_writer *w, const ecom_counters_batc
         ecom_fail(err, "Redis apply.lua: duplicate transactions did not settle");
     ecom_redis_args_free(&argv);
     free(dup);
-    return rc;
-}
-
-/* ---- reading -------------------------------------------------------------------------------- */
-
-/* Splits "a:b" at the last ':' into a (copied into head) and b. */
-static const char *split_last(const char *field, char *head, size_t n)
-{
-    const char *colon = strrchr(field, ':');
-    if (!colon) {
-        head[0] = '\0';
-        return field;
-    }
-    size_t len = (size_t)(colon - field) < n - 1 ? (size_t)(colon - field) : n - 1;
-    memcpy(head, field, len);
-    head[len] = '\0';
-    return colon + 1;
-}
-
-/* Rows of a hash whose fields are "<key>:<name>": key -> (name -> value) as a JSON object. */
-static json_t *rows_of(const redisReply *hash)
-{
-    json_t *rows = json_object();
-    for (size_t i = 0; hash && i + 1 < hash->elements; i += 2) {
-        char key[200];
-        const char *name = split_last(hash->element[i]->str, key, sizeof key);
-        json_t *row = json_object_get(rows, key);
-        if (!row) {
-            row = json_object();
-            json_object_set_new(rows, key, row);
-        }
-        json_object_set_new(row, name, json_integer(strtoll(hash->element[i + 1]->str, NULL, 10)));
-    }
-    return rows;
-}
-
-static int64_t row_int(const json_t *row, const char *name)
-{
-    return json_integer_value(json_object_get(row, name));
-}
-
-static int64_t day_of(const char *text)
-{
-    ecom_time t;
-    return ecom_date_parse(text, &t, NULL) == 0 ? ecom_time_day(t) : -1;
-}
-
-static const redisReply *hash_field(const redisReply *hash, const char *field)
-{
-    for (size_t i = 0; hash && i + 1 < hash->elements; i += 2)
-        if (strcmp(hash->element[i]->str, field) == 0)
-            return hash->element[i + 1];
-    return NULL;
-}
-
-static int64_t hash_int(const redisReply *hash, const char *field)
-{
-    const redisReply *v = hash_field(hash, field);
-    return v ? strtoll(v->str, NULL, 10) : 0;
-}
-
-enum {
-    H_SALES = 1,
-    H_FUNNEL,
-    H_CATEGORIES,
-    H_SPEND,
-    H_COHORTS,
-    H_COUNTS,
-    H_PIPELINE,
-    H_CATEGORY_NAMES,
-    H_OFFSETS,
-    H_PRODUCTS,
-    N_READ_PARTS
-};
-
-static json_t *pipeline_of(const redisReply *hash, const redisReply *offsets, int64_t gen)
-{
-    json_t *records = json_object(), *positions = json_object();
-    for (size_t i = 0; hash && i + 1 < hash->elements; i += 2) {
-        char topic[200];
-        const char *name = split_last(hash->element[i]->str, topic, sizeof topic);
-        if (topic[0] && strcmp(name, "records") == 0)
-            json_object_set_new(records, topic,
-                                json_integer(strtoll(hash->element[i + 1]->str, NULL, 10)));
-    }
-    for (size_t i = 0; offsets && i + 1 < offsets->elements; i += 2)
-        json_object_set_new(positions, offsets->element[i]->str,
-                            json_integer(strtoll(offsets->element[i + 1]->str, NULL, 10)));
-    int64_t updated = hash_int(hash, "updated_at");
-    char updated_text[ECOM_TIME_TEXT] = "";
-    if (updated)
-        ecom_time_format(updated, updated_text);
-    return json_pack("{s:I, s:o, s:{s:I, s:I}, s:{s:o, s:I, s:o}}", "generation", (json_int_t)gen,
-                     "updated_at", updated ? json_string(updated_text) : json_null(), "latency_ms",
-                     "p50", (json_int_t)hash_int(hash, "latency_ms_p50"), "p99",
-                     (json_int_t)hash_int(hash, "latency_ms_p99"), "aggregator", "records", records,
-                     "dead_letters", (json_int_t)hash_int(hash, "dead_letters"), "positions",
-                     positions);
-}
-
-static json_t *snapshot_of(const redisReply *reply)
-{
-    const redisReply *const *part = (const redisReply *const *)reply->element;
-    int64_t gen = strtoll(part[0]->str, NULL, 10);
-    json_t *snap = ecom_snapshot_new();
-    const char *key;
-    json_t *row;
-
-    json_t *sales = rows_of(part[H_SALES]);
-    json_object_foreach(sales, key, row)
-    {
-        if (row_int(row, "orders") > 0)
-            ecom_snapshot_add_daily_sales(snap, day_of(key), row_int(row, "revenue_cents"),
-                                          row_int(row, "orders"), row_int(row, "units"));
-    }
-    json_decref(sales);
-
-    json_t *funnel = rows_of(part[H_FUNNEL]);
-    json_object_foreach(funnel, key, row)
-    {
-        if (strcmp(key, "total") == 0)
-            ecom_snapshot_set_funnel_total(snap, row_int(row, "viewed"), row_int(row, "carted"),
-                                           row_int(row, "converted"));
-        else if (row_int(row, "sessions") > 0)
-            ecom_snapshot_add_funnel_day(snap, day_of(key), row_int(row, "viewed"),
-                                         row_int(row, "carted"), row_int(row, "converted"));
-    }
-    json_decref(funnel);
-
-    json_t *categories = rows_of(part[H_CATEGORIES]);
-    json_object_foreach(categories, key, row)
-    {
-        const redisReply *name = hash_field(part[H_CATEGORY_NAMES], key);
-        ecom_snapshot_add_category(snap, key, name ? name->str : "", row_int(row, "lines"),
-                                   row_int(row, "revenue_cents"));
-    }
-    json_decref(categories);
-
-    json_t *spend = rows_of(part[H_SPEND]);
-    json_object_foreach(spend, key, row)
-    {
-        if (row_int(row, "orders") > 0)
-            ecom_snapshot_add_year(snap, strtoll(key, NULL, 10), row_int(row, "orders"),
-                                   row_int(row, "total_cents"));
-    }
-    json_decref(spend);
-
-    const redisReply *cohorts = part[H_COHORTS];
-    for (size_t i = 0; i + 1 < cohorts->elements; i += 2) {
-        char reg[ECOM_MONTH_TEXT + 8];
-        const char *month = split_last(cohorts->element[i]->str, reg, sizeof reg);
-        ecom_snapshot_add_cohort(snap, reg, month, strtoll(cohorts->element[i + 1]->str, NULL, 10));
-    }
-
-    const redisReply *counts = part[H_COUNTS];
-    ecom_snapshot_set_counts(snap, hash_int(counts, "users"), hash_int(counts, "categories"),
-                             hash_int(counts, "products"), hash_int(counts, "transactions"),
-                             hash_int(counts, "sessions"));
-
-    const redisReply *products = part[H_PRODUCTS];
-    for (size_t i = 0; i + 3 < products->elements; i += 4)
-        ecom_snapshot_add_product(snap, products->element[i]->str, products->element[i + 3]->str,
-                                  (int64_t)strtod(products->element[i + 1]->str, NULL),
-                                  (int64_t)strtod(products->element[i + 2]->str, NULL));
-    ecom_snapshot_finish(snap);
-    json_object_set_new(snap, "pipeline", pipeline_of(part[H_PIPELINE], part[H_OFFSETS], gen));
-    return snap;
-}
-
-int ecom_counters_snapshot(ecom_redis *r, const char *prefix, json_t **out, ecom_error *err)
-{
-    *out = NULL;
-    ecom_redis_args a;
-    ecom_redis_args_init(&a);
-    ecom_redis_args_add(&a, prefix);
-    ecom_redis_args_add_int(&a, ECOM_TOP_N);
-    redisReply *reply = ecom_redis_eval(r, &read_script, &a, err);
-    ecom_redis_args_free(&a);
-    if (!reply)
-        return -1;
-    int rc = 0;
-    if (reply->type != REDIS_REPLY_ARRAY ||
-        (reply->elements != 0 && reply->elements != N_READ_PARTS))
-        rc = ecom_fail(err, "Redis read.lua: unexpected reply");
-    else if (reply->elements)
-        *out = snapshot_of(reply);
-    freeReplyObject(reply);
     return rc;
 }

@@ -1,0 +1,204 @@
+/*
+ * counters_snapshot.c - every metric of the current generation read back as one snapshot, in
+ * the shape snapshot.h builds (see counters.h), for `ecom verify`, `ecom aggregate --snapshot`
+ * and the dashboard.
+ *
+ * read.lua reads the generation and all of its hashes in one script call, so a snapshot never
+ * mixes two batches or two generations; this file only turns the hashes' "<key>:<name>" fields
+ * back into rows.
+ */
+#include "ecom/counters.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include "ecom/snapshot.h"
+#include "ecom/timeutil.h"
+
+extern const char ecom_lua_read[];
+
+static const ecom_redis_script read_script = {"read.lua", ecom_lua_read};
+
+/* Splits "a:b" at the last ':' into a (copied into head) and b. */
+static const char *split_last(const char *field, char *head, size_t n)
+{
+    const char *colon = strrchr(field, ':');
+    if (!colon) {
+        head[0] = '\0';
+        return field;
+    }
+    size_t len = (size_t)(colon - field) < n - 1 ? (size_t)(colon - field) : n - 1;
+    memcpy(head, field, len);
+    head[len] = '\0';
+    return colon + 1;
+}
+
+/* Rows of a hash whose fields are "<key>:<name>": key -> (name -> value) as a JSON object. */
+static json_t *rows_of(const redisReply *hash)
+{
+    json_t *rows = json_object();
+    for (size_t i = 0; hash && i + 1 < hash->elements; i += 2) {
+        char key[200];
+        const char *name = split_last(hash->element[i]->str, key, sizeof key);
+        json_t *row = json_object_get(rows, key);
+        if (!row) {
+            row = json_object();
+            json_object_set_new(rows, key, row);
+        }
+        json_object_set_new(row, name, json_integer(strtoll(hash->element[i + 1]->str, NULL, 10)));
+    }
+    return rows;
+}
+
+static int64_t row_int(const json_t *row, const char *name)
+{
+    return json_integer_value(json_object_get(row, name));
+}
+
+static int64_t day_of(const char *text)
+{
+    ecom_time t;
+    return ecom_date_parse(text, &t, NULL) == 0 ? ecom_time_day(t) : -1;
+}
+
+static const redisReply *hash_field(const redisReply *hash, const char *field)
+{
+    for (size_t i = 0; hash && i + 1 < hash->elements; i += 2)
+        if (strcmp(hash->element[i]->str, field) == 0)
+            return hash->element[i + 1];
+    return NULL;
+}
+
+static int64_t hash_int(const redisReply *hash, const char *field)
+{
+    const redisReply *v = hash_field(hash, field);
+    return v ? strtoll(v->str, NULL, 10) : 0;
+}
+
+enum {
+    H_SALES = 1,
+    H_FUNNEL,
+    H_CATEGORIES,
+    H_SPEND,
+    H_COHORTS,
+    H_COUNTS,
+    H_PIPELINE,
+    H_CATEGORY_NAMES,
+    H_OFFSETS,
+    H_PRODUCTS,
+    N_READ_PARTS
+};
+
+static json_t *pipeline_of(const redisReply *hash, const redisReply *offsets, int64_t gen)
+{
+    json_t *records = json_object(), *positions = json_object();
+    for (size_t i = 0; hash && i + 1 < hash->elements; i += 2) {
+        char topic[200];
+        const char *name = split_last(hash->element[i]->str, topic, sizeof topic);
+        if (topic[0] && strcmp(name, "records") == 0)
+            json_object_set_new(records, topic,
+                                json_integer(strtoll(hash->element[i + 1]->str, NULL, 10)));
+    }
+    for (size_t i = 0; offsets && i + 1 < offsets->elements; i += 2)
+        json_object_set_new(positions, offsets->element[i]->str,
+                            json_integer(strtoll(offsets->element[i + 1]->str, NULL, 10)));
+    int64_t updated = hash_int(hash, "updated_at");
+    char updated_text[ECOM_TIME_TEXT] = "";
+    if (updated)
+        ecom_time_format(updated, updated_text);
+    return json_pack("{s:I, s:o, s:{s:I, s:I}, s:{s:o, s:I, s:o}}", "generation", (json_int_t)gen,
+                     "updated_at", updated ? json_string(updated_text) : json_null(), "latency_ms",
+                     "p50", (json_int_t)hash_int(hash, "latency_ms_p50"), "p99",
+                     (json_int_t)hash_int(hash, "latency_ms_p99"), "aggregator", "records", records,
+                     "dead_letters", (json_int_t)hash_int(hash, "dead_letters"), "positions",
+                     positions);
+}
+
+static json_t *snapshot_of(const redisReply *reply)
+{
+    const redisReply *const *part = (const redisReply *const *)reply->element;
+    int64_t gen = strtoll(part[0]->str, NULL, 10);
+    json_t *snap = ecom_snapshot_new();
+    const char *key;
+    json_t *row;
+
+    json_t *sales = rows_of(part[H_SALES]);
+    json_object_foreach(sales, key, row)
+    {
+        if (row_int(row, "orders") > 0)
+            ecom_snapshot_add_daily_sales(snap, day_of(key), row_int(row, "revenue_cents"),
+                                          row_int(row, "orders"), row_int(row, "units"));
+    }
+    json_decref(sales);
+
+    json_t *funnel = rows_of(part[H_FUNNEL]);
+    json_object_foreach(funnel, key, row)
+    {
+        if (strcmp(key, "total") == 0)
+            ecom_snapshot_set_funnel_total(snap, row_int(row, "viewed"), row_int(row, "carted"),
+                                           row_int(row, "converted"));
+        else if (row_int(row, "sessions") > 0)
+            ecom_snapshot_add_funnel_day(snap, day_of(key), row_int(row, "viewed"),
+                                         row_int(row, "carted"), row_int(row, "converted"));
+    }
+    json_decref(funnel);
+
+    json_t *categories = rows_of(part[H_CATEGORIES]);
+    json_object_foreach(categories, key, row)
+    {
+        const redisReply *name = hash_field(part[H_CATEGORY_NAMES], key);
+        ecom_snapshot_add_category(snap, key, name ? name->str : "", row_int(row, "lines"),
+                                   row_int(row, "revenue_cents"));
+    }
+    json_decref(categories);
+
+    json_t *spend = rows_of(part[H_SPEND]);
+    json_object_foreach(spend, key, row)
+    {
+        if (row_int(row, "orders") > 0)
+            ecom_snapshot_add_year(snap, strtoll(key, NULL, 10), row_int(row, "orders"),
+                                   row_int(row, "total_cents"));
+    }
+    json_decref(spend);
+
+    const redisReply *cohorts = part[H_COHORTS];
+    for (size_t i = 0; i + 1 < cohorts->elements; i += 2) {
+        char reg[ECOM_MONTH_TEXT + 8];
+        const char *month = split_last(cohorts->element[i]->str, reg, sizeof reg);
+        ecom_snapshot_add_cohort(snap, reg, month, strtoll(cohorts->element[i + 1]->str, NULL, 10));
+    }
+
+    const redisReply *counts = part[H_COUNTS];
+    ecom_snapshot_set_counts(snap, hash_int(counts, "users"), hash_int(counts, "categories"),
+                             hash_int(counts, "products"), hash_int(counts, "transactions"),
+                             hash_int(counts, "sessions"));
+
+    const redisReply *products = part[H_PRODUCTS];
+    for (size_t i = 0; i + 3 < products->elements; i += 4)
+        ecom_snapshot_add_product(snap, products->element[i]->str, products->element[i + 3]->str,
+                                  (int64_t)strtod(products->element[i + 1]->str, NULL),
+                                  (int64_t)strtod(products->element[i + 2]->str, NULL));
+    ecom_snapshot_finish(snap);
+    json_object_set_new(snap, "pipeline", pipeline_of(part[H_PIPELINE], part[H_OFFSETS], gen));
+    return snap;
+}
+
+int ecom_counters_snapshot(const ecom_counters_store *s, json_t **out, ecom_error *err)
+{
+    *out = NULL;
+    ecom_redis_args a;
+    ecom_redis_args_init(&a);
+    ecom_redis_args_add(&a, s->prefix);
+    ecom_redis_args_add_int(&a, ECOM_TOP_N);
+    redisReply *reply = ecom_redis_eval(s->redis, &read_script, &a, err);
+    ecom_redis_args_free(&a);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type != REDIS_REPLY_ARRAY ||
+        (reply->elements != 0 && reply->elements != N_READ_PARTS))
+        rc = ecom_fail(err, "Redis read.lua: unexpected reply");
+    else if (reply->elements)
+        *out = snapshot_of(reply);
+    freeReplyObject(reply);
+    return rc;
+}
