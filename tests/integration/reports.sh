@@ -14,12 +14,7 @@
 #     a terminal gets an aligned table, a pipe CSV; an unknown NAME and a bad flag exit 2.
 source "$(dirname "$0")/lib.sh"
 
-prefix=$(unique_prefix reports)
-table=$(unique_name reports)
-db=$(unique_name reports)
-tmp="$ECOM_TEST_TMP/reports"
-rm -rf "$tmp"
-mkdir -p "$tmp"
+test_setup reports
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 url="http://127.0.0.1:$port"
 pids=()
