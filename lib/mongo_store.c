@@ -229,6 +229,14 @@ static void transaction_document(const ecom_transaction *t, bson_t *doc)
     BSON_APPEND_INT64(doc, "total_cents", t->total_cents);
     BSON_APPEND_UTF8(doc, "payment_method", t->payment_method);
     BSON_APPEND_UTF8(doc, "status", t->status);
+    if (*t->segment.device || *t->segment.referrer || *t->segment.country) {
+        bson_t seg; /* the session's segment, as the message carried it (schema version 2) */
+        bson_append_document_begin(doc, "segment", -1, &seg);
+        BSON_APPEND_UTF8(&seg, "device", t->segment.device);
+        BSON_APPEND_UTF8(&seg, "referrer", t->segment.referrer);
+        BSON_APPEND_UTF8(&seg, "country", t->segment.country);
+        bson_append_document_end(doc, &seg);
+    }
 }
 
 void ecom_mongo_document(const ecom_record *r, bson_t *doc)

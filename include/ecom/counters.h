@@ -24,7 +24,12 @@
  *   <prefix>g<N>:categories     hash  <category_id>:lines | <category_id>:revenue_cents
  *   <prefix>g<N>:spend          hash  <year>:orders | <year>:total_cents   (registration year)
  *   <prefix>g<N>:cohorts        hash  <registration month>:<transaction month> -> buying users
- *   <prefix>g<N>:counts         hash  users, categories, products, transactions, sessions
+ *   <prefix>g<N>:counts         hash  users, categories, products, transactions, sessions,
+ *                                     active_sessions
+ *   <prefix>g<N>:minutes        sorted set  the minutes of the series (since the epoch)
+ *   <prefix>g<N>:minute:<m>     hash  orders | revenue_cents | sessions | page_views | converted
+ *   <prefix>g<N>:segments       hash  <device|referrer|country>:<value>:<sessions|viewed|carted|
+ *                                     converted|orders|revenue_cents>
  *   <prefix>g<N>:pipeline       hash  <topic>:records, dead_letters, latency_ms_p50,
  *                                     latency_ms_p99, updated_at
  *   <prefix>g<N>:names:products, <prefix>g<N>:names:categories   hash  id -> name
@@ -48,6 +53,15 @@
  * was clear, distinct cohort users the same way. Memory: with the generator's dense ids about
  * 1 bit per transaction, 4 per session and 1 per (user, month): 1.5 MB measured at seed scale
  * (500,000 transactions, 2,000,000 sessions). It grows with distinct ids, not with messages.
+ *
+ * The minute series keeps the ECOM_MINUTE_WINDOW minutes up to the newest one it holds; the
+ * script that applies a batch moves the window and deletes the minutes that fell out of it in the
+ * same atomic step, and counts an entry only inside the window, so the series is "every event
+ * within the window of the newest" whatever the arrival order. Its entries are first-seen bits
+ * too (kind "min", 18 per session: start, conversion, the first 16 page views), set only inside
+ * the window. Active sessions: two bits per session (kind "live"), started and ended; the count
+ * is the sessions with the first and not the second. Segments are more targets of the funnel's
+ * first-seen bits and of the new transactions' sums.
  */
 #ifndef ECOM_COUNTERS_H
 #define ECOM_COUNTERS_H
