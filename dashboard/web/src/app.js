@@ -31,7 +31,7 @@ echarts.use([
 const COLORS = {
   revenue: '#2f6fdf', orders: '#e8772e', units: '#2f9e8f', spend: '#7a5bd6', lag: '#c2410c', sessions: '#7a5bd6',
 };
-const FUNNEL_COLORS = ['#9dbcf5', '#2f6fdf', '#5b8def', '#1f8a4c'];
+const FUNNEL_COLORS = ['#c7d7f7', '#8fb0ee', '#2f6fdf', '#1f8a4c'];
 // a segment's funnel: [legend name, field of the snapshot's segment row]
 const FUNNEL_STEPS = [['Sessions', 'sessions'], ['Viewed', 'viewed'], ['Carted', 'carted'], ['Converted', 'converted']];
 // the segment switch: its values (the snapshot's segments keys, and 'all') and their names
@@ -130,6 +130,9 @@ function tooltip(title, rows) {
 const pipelineLeads = [0, 0];
 const pipelineLabel = (axis, name) => truncate(name.slice(pipelineLeads[axis]), 22);
 
+// What an empty chart says instead of drawing bare axes (its data sets `show`).
+const emptyNote = (text) => ({ text, left: 'center', top: 'middle', show: false, textStyle: { fontSize: 13, fontWeight: 400, color: '#616e7c' } });
+
 const baseTooltip = { confine: true, backgroundColor: '#fff', borderColor: '#dde2ea', textStyle: { color: '#1f2933' } };
 const axisLabel = { color: '#52606d', fontSize: 11 };
 
@@ -139,6 +142,7 @@ const chartSpecs = {
   'chart-minutes': {
     base: {
       color: [COLORS.revenue, COLORS.orders, COLORS.sessions],
+      title: emptyNote('No events counted by minute yet'),
       legend: { top: 0, data: ['Revenue', 'Orders', 'Sessions'] },
       grid: { left: 8, right: 8, top: 36, bottom: 8, containLabel: true },
       tooltip: {
@@ -169,6 +173,7 @@ const chartSpecs = {
     data: (s) => {
       const minutes = minuteWindow(s);
       return {
+        title: { show: !minutes.length },
         xAxis: { data: minutes.map((m) => m.minute) },
         series: ['revenue_cents', 'orders', 'sessions'].map((k) => ({ data: minutes.map((m) => m[k]) })),
       };
@@ -256,6 +261,7 @@ const chartSpecs = {
     // with a segment chosen: the same steps (sessions first) as bars, side by side per value
     bySegment: {
       color: FUNNEL_COLORS,
+      title: emptyNote('No segments counted yet'),
       legend: { top: 0, data: FUNNEL_STEPS.map(([name]) => name) },
       grid: { left: 8, right: 8, top: 36, bottom: 8, containLabel: true },
       tooltip: {
@@ -291,6 +297,7 @@ const chartSpecs = {
     bySegmentData: (s) => {
       const rows = segmentRows(s, current.segment);
       return {
+        title: { show: !rows.length },
         xAxis: { data: rows.map((r) => segmentLabel(r.key)) },
         series: FUNNEL_STEPS.map(([, k]) => ({ data: rows.map((r) => r[k]) })),
       };
@@ -317,6 +324,7 @@ const chartSpecs = {
   'chart-segment-revenue': {
     base: {
       color: [COLORS.revenue, COLORS.orders],
+      title: emptyNote('No segments counted yet'),
       legend: { top: 0, data: ['Revenue', 'Orders'] },
       grid: { left: 8, right: 8, top: 36, bottom: 8, containLabel: true },
       tooltip: {
@@ -344,6 +352,7 @@ const chartSpecs = {
     data: (s) => {
       const rows = revenueRows(s, current.segment);
       return {
+        title: { show: !rows.length },
         xAxis: { data: rows.map((r) => segmentLabel(r.key)) },
         // a label per bar only while there is room for one
         series: [{ data: rows.map((r) => r.revenue_cents), label: { show: rows.length <= 6 } }, { data: rows.map((r) => r.orders) }],
