@@ -76,6 +76,19 @@ static void user_write(jw *w, const ecom_user *u)
     jw_kv_time(w, "last_active", u->last_active);
 }
 
+/* "segment": {"device", "referrer", "country"}, when the record has one. */
+static void segment_write(jw *w, const ecom_segment *seg)
+{
+    if (!*seg->device && !*seg->referrer && !*seg->country)
+        return;
+    jw_key(w, "segment");
+    jw_begin_object(w);
+    jw_kv_string(w, "device", seg->device);
+    jw_kv_string(w, "referrer", seg->referrer);
+    jw_kv_string(w, "country", seg->country);
+    jw_end_object(w);
+}
+
 static void transaction_write(jw *w, const ecom_transaction *t)
 {
     jw_kv_string(w, "transaction_id", t->transaction_id);
@@ -98,6 +111,7 @@ static void transaction_write(jw *w, const ecom_transaction *t)
     jw_kv_int(w, "total_cents", t->total_cents);
     jw_kv_string(w, "payment_method", t->payment_method);
     jw_kv_string(w, "status", t->status);
+    segment_write(w, &t->segment);
 }
 
 static void event_write(jw *w, const ecom_session_event *ev)
@@ -108,6 +122,8 @@ static void event_write(jw *w, const ecom_session_event *ev)
     jw_kv_string(w, "user_id", ev->user_id);
     jw_kv_time(w, "ts", ev->ts);
     jw_kv_time(w, "start_time", ev->start_time);
+    if (ev->type != ECOM_EV_SESSION_START) /* a session_start's segment is its own fields */
+        segment_write(w, &ev->segment);
     switch (ev->type) {
     case ECOM_EV_SESSION_START: {
         const ecom_session_start *s = &ev->u.start;
@@ -397,6 +413,21 @@ static int user_from_json(const json_t *o, ecom_user *u, ecom_error *err)
     return 0;
 }
 
+/* The optional "segment" object (schema version 2; version 1 messages have none). */
+static int segment_from_json(const json_t *o, ecom_segment *seg, ecom_error *err)
+{
+    const json_t *s;
+    TRY(get_field(o, "", "segment", false, &s, err));
+    if (!s)
+        return 0;
+    if (!json_is_object(s))
+        return fail_at(err, "", "segment", "must be an object");
+    TRY(get_str(s, "segment", "device", true, seg->device, sizeof seg->device, err));
+    TRY(get_str(s, "segment", "referrer", true, seg->referrer, sizeof seg->referrer, err));
+    TRY(get_str(s, "segment", "country", true, seg->country, sizeof seg->country, err));
+    return 0;
+}
+
 static int transaction_from_json(const json_t *o, ecom_transaction *t, ecom_error *err)
 {
     const json_t *items;
@@ -423,7 +454,7 @@ static int transaction_from_json(const json_t *o, ecom_transaction *t, ecom_erro
     TRY(get_int(o, "", "total_cents", 0, MAX_CENTS, &t->total_cents, err));
     TRY(get_str(o, "", "payment_method", true, t->payment_method, sizeof t->payment_method, err));
     TRY(get_str(o, "", "status", true, t->status, sizeof t->status, err));
-    return 0;
+    return segment_from_json(o, &t->segment, err);
 }
 
 static int session_start_from_json(const json_t *o, ecom_session_start *s, ecom_error *err)
@@ -440,6 +471,13 @@ static int session_start_from_json(const json_t *o, ecom_session_start *s, ecom_
     TRY(geo_from_json(geo, "geo_data", true, &s->geo_data, err));
     TRY(get_str(o, "", "referrer", true, s->referrer, sizeof s->referrer, err));
     return 0;
+}
+
+static void segment_of_start(const ecom_session_start *s, ecom_segment *seg)
+{
+    memcpy(seg->device, s->device_profile.type, sizeof seg->device);
+    memcpy(seg->referrer, s->referrer, sizeof seg->referrer);
+    memcpy(seg->country, s->geo_data.country, sizeof seg->country);
 }
 
 static int page_view_from_json(const json_t *o, ecom_page_view *pv, ecom_error *err)
@@ -514,9 +552,13 @@ static int event_from_json(const json_t *o, ecom_session_event *ev, ecom_error *
     TRY(get_str(o, "", "user_id", true, ev->user_id, sizeof ev->user_id, err));
     TRY(get_time(o, "", "ts", &ev->ts, err));
     TRY(get_time(o, "", "start_time", &ev->start_time, err));
+    if (ev->type != ECOM_EV_SESSION_START)
+        TRY(segment_from_json(o, &ev->segment, err));
     switch (ev->type) {
     case ECOM_EV_SESSION_START:
-        return session_start_from_json(o, &ev->u.start, err);
+        TRY(session_start_from_json(o, &ev->u.start, err));
+        segment_of_start(&ev->u.start, &ev->segment);
+        return 0;
     case ECOM_EV_PAGE_VIEW:
         return page_view_from_json(o, &ev->u.page_view, err);
     case ECOM_EV_CART_ADD:

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <glib.h>
+#include "ecom/snapshot.h"
 #include "ecom/timeutil.h"
 
 extern const char ecom_lua_apply[];
@@ -61,6 +62,8 @@ typedef struct txn_entry {
     ecom_time timestamp;
     ecom_cents total;
     int first_item, n_items;
+    bool in_session;      /* counts in its session's segment */
+    ecom_segment segment; /* as the message carried it */
 } txn_entry;
 
 typedef struct item_entry {
@@ -71,14 +74,36 @@ typedef struct item_entry {
 
 typedef struct session_entry {
     char session_id[ECOM_ID_MAX];
-    int64_t day;    /* of the session's start */
-    unsigned steps; /* bit per STEP_ */
+    int64_t day;          /* of the session's start */
+    int64_t start_minute; /* likewise */
+    int64_t end_minute;   /* of a converted session_end */
+    unsigned steps;       /* bit per STEP_ */
+    unsigned marks;       /* MARK_STARTED | MARK_ENDED: the batch has its session_start, _end */
+    ecom_segment segment; /* from the first of its events that carries one */
 } session_entry;
+
+typedef struct page_view_entry {
+    char session_id[ECOM_ID_MAX];
+    int32_t seq;
+    int64_t minute;
+} page_view_entry;
+
+enum { MARK_STARTED = 1, MARK_ENDED = 2 }; /* also the flags apply.lua's "active" takes */
+
+/* Minute bits of a session (bitmap kind "min"): whether its start and its conversion are in the
+ * minute series, and each of its first page views; a page view past them has a key of its own. */
+enum {
+    MIN_STARTED,
+    MIN_CONVERTED,
+    MIN_FIRST_PAGE,
+    MIN_PAGES = 16,
+    MIN_BITS = MIN_FIRST_PAGE + MIN_PAGES
+};
 
 typedef struct ref_entry {
     ecom_kind kind;
     char id[ECOM_ID_MAX];
-    char name[ECOM_NAME_MAX];       /* products and categories */
+    char name[ECOM_NAME_MAX];      /* products and categories */
     char category_id[ECOM_ID_MAX]; /* products */
 } ref_entry;
 
@@ -92,6 +117,7 @@ struct ecom_counters_batch {
     GArray *items;        /* item_entry, the txns' items back to back */
     GHashTable *txn_ids;  /* id -> present, against the same id twice in one batch */
     GHashTable *sessions; /* session_id (in entry) -> session_entry */
+    GArray *page_views;   /* page_view_entry */
     GArray *refs;         /* ref_entry */
     GHashTable *records;  /* topic -> int64 records of it */
     int64_t dead_letters;
@@ -106,6 +132,7 @@ ecom_counters_batch *ecom_counters_batch_new(void)
     b->items = g_array_new(FALSE, FALSE, sizeof(item_entry));
     b->txn_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     b->sessions = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+    b->page_views = g_array_new(FALSE, FALSE, sizeof(page_view_entry));
     b->refs = g_array_new(FALSE, FALSE, sizeof(ref_entry));
     b->records = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     b->gauges = g_array_new(FALSE, FALSE, sizeof(gauge));
@@ -118,6 +145,7 @@ void ecom_counters_batch_clear(ecom_counters_batch *b)
     g_array_set_size(b->items, 0);
     g_hash_table_remove_all(b->txn_ids);
     g_hash_table_remove_all(b->sessions);
+    g_array_set_size(b->page_views, 0);
     g_array_set_size(b->refs, 0);
     g_hash_table_remove_all(b->records);
     g_array_set_size(b->gauges, 0);
@@ -133,6 +161,7 @@ void ecom_counters_batch_free(ecom_counters_batch *b)
     g_array_free(b->items, TRUE);
     g_hash_table_destroy(b->txn_ids);
     g_hash_table_destroy(b->sessions);
+    g_array_free(b->page_views, TRUE);
     g_array_free(b->refs, TRUE);
     g_hash_table_destroy(b->records);
     g_array_free(b->gauges, TRUE);
@@ -178,7 +207,9 @@ static void add_transaction(ecom_counters_batch *b, const ecom_transaction *t)
     txn_entry e = {.timestamp = t->timestamp,
                    .total = t->total_cents,
                    .first_item = (int)b->items->len,
-                   .n_items = t->n_items};
+                   .n_items = t->n_items,
+                   .in_session = *t->session_id != '\0',
+                   .segment = t->segment};
     g_strlcpy(e.id, t->transaction_id, sizeof e.id);
     g_strlcpy(e.user_id, t->user_id, sizeof e.user_id);
     g_array_append_val(b->txns, e);
@@ -189,6 +220,11 @@ static void add_transaction(ecom_counters_batch *b, const ecom_transaction *t)
     }
 }
 
+static int64_t minute_of(ecom_time t)
+{
+    return t >= 0 ? t / 60 : -((-t + 59) / 60);
+}
+
 static void add_event(ecom_counters_batch *b, const ecom_session_event *ev)
 {
     session_entry *s = g_hash_table_lookup(b->sessions, ev->session_id);
@@ -196,15 +232,29 @@ static void add_event(ecom_counters_batch *b, const ecom_session_event *ev)
         s = g_new0(session_entry, 1);
         g_strlcpy(s->session_id, ev->session_id, sizeof s->session_id);
         s->day = ecom_time_day(ev->start_time);
+        s->start_minute = minute_of(ev->start_time);
         g_hash_table_insert(b->sessions, s->session_id, s);
     }
+    if (!*s->segment.device && *ev->segment.device)
+        s->segment = ev->segment;
     s->steps |= 1u << STEP_SEEN;
-    if (ev->type == ECOM_EV_PAGE_VIEW && ev->u.page_view.page_type == ECOM_PAGE_PRODUCT_DETAIL)
-        s->steps |= 1u << STEP_VIEWED;
-    else if (ev->type == ECOM_EV_CART_ADD)
+    if (ev->type == ECOM_EV_SESSION_START) {
+        s->marks |= MARK_STARTED;
+    } else if (ev->type == ECOM_EV_PAGE_VIEW) {
+        if (ev->u.page_view.page_type == ECOM_PAGE_PRODUCT_DETAIL)
+            s->steps |= 1u << STEP_VIEWED;
+        page_view_entry pv = {.seq = ev->u.page_view.seq, .minute = minute_of(ev->ts)};
+        g_strlcpy(pv.session_id, ev->session_id, sizeof pv.session_id);
+        g_array_append_val(b->page_views, pv);
+    } else if (ev->type == ECOM_EV_CART_ADD) {
         s->steps |= 1u << STEP_CARTED;
-    else if (ev->type == ECOM_EV_SESSION_END && ev->u.end.conversion_status == ECOM_CONV_CONVERTED)
-        s->steps |= 1u << STEP_CONVERTED;
+    } else if (ev->type == ECOM_EV_SESSION_END) {
+        s->marks |= MARK_ENDED;
+        if (ev->u.end.conversion_status == ECOM_CONV_CONVERTED) {
+            s->steps |= 1u << STEP_CONVERTED;
+            s->end_minute = minute_of(ev->ts);
+        }
+    }
 }
 
 static void add_reference(ecom_counters_batch *b, ecom_kind kind, const char *id, const char *name,
@@ -267,9 +317,11 @@ struct ecom_counters_writer {
     /* scratch of apply, kept between batches */
     GHashTable *sums;                    /* "hash\x1ffield" -> int64 delta */
     GHashTable *zsums;                   /* "zset\x1fmember" -> int64 delta */
+    GHashTable *msums;                   /* "minute\x1fseries" -> int64, the new transactions */
     GHashTable *pairs;                   /* cohort "month\x1fuser" seen in this batch */
     ecom_redis_args facts, firsts, sets; /* the script's sections that are not sums */
-    int n_facts, n_firsts;
+    ecom_redis_args minutes, active;
+    int n_facts, n_firsts, n_minutes, n_active;
     GArray *fact_txn; /* the batch index of each transaction sent, in order */
 };
 
@@ -284,9 +336,10 @@ ecom_counters_writer *ecom_counters_writer_new(const ecom_counters_store *s, int
     w->expected = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     w->sums = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     w->zsums = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    w->msums = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     w->pairs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     w->fact_txn = g_array_new(FALSE, FALSE, sizeof(guint));
-    ecom_redis_args *all[] = {&w->facts, &w->firsts, &w->sets};
+    ecom_redis_args *all[] = {&w->facts, &w->firsts, &w->sets, &w->minutes, &w->active};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         ecom_redis_args_init(all[i]);
     return w;
@@ -300,9 +353,10 @@ void ecom_counters_writer_free(ecom_counters_writer *w)
     g_hash_table_destroy(w->expected);
     g_hash_table_destroy(w->sums);
     g_hash_table_destroy(w->zsums);
+    g_hash_table_destroy(w->msums);
     g_hash_table_destroy(w->pairs);
     g_array_free(w->fact_txn, TRUE);
-    ecom_redis_args *all[] = {&w->facts, &w->firsts, &w->sets};
+    ecom_redis_args *all[] = {&w->facts, &w->firsts, &w->sets, &w->minutes, &w->active};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         ecom_redis_args_free(all[i]);
     free(w);
@@ -410,6 +464,36 @@ static void first_seen(ecom_counters_writer *w, const char *kind, const char *id
     w->n_firsts++;
 }
 
+/* An entry of the minute series: counted only while `minute` is inside the window, and then,
+ * when a bitmap key is given, only if that first-seen bit was clear (see apply.lua). */
+static void minute_entry(ecom_counters_writer *w, const char *key, int64_t bit, int64_t minute,
+                         const char *series, int64_t delta)
+{
+    ecom_redis_args_add(&w->minutes, key ? key : "-");
+    ecom_redis_args_add_int(&w->minutes, bit);
+    ecom_redis_args_add_int(&w->minutes, minute);
+    ecom_redis_args_add(&w->minutes, series);
+    ecom_redis_args_add_int(&w->minutes, delta);
+    w->n_minutes++;
+}
+
+static const char *segment_value(const ecom_segment *seg, int dim)
+{
+    const char *v = dim == ECOM_DIM_DEVICE     ? seg->device
+                    : dim == ECOM_DIM_REFERRER ? seg->referrer
+                                               : seg->country;
+    return *v ? v : "unknown";
+}
+
+/* The segments hash's fields of a metric: "<dimension>:<value>:<metric>" for each dimension. */
+static void segment_fields(const ecom_segment *seg, const char *metric,
+                           char fields[ECOM_DIMENSIONS][128])
+{
+    for (int d = 0; d < ECOM_DIMENSIONS; d++)
+        snprintf(fields[d], sizeof fields[d], "%s:%s:%s", ecom_dimension_names[d],
+                 segment_value(seg, d), metric);
+}
+
 static void plan_transaction(ecom_counters_writer *w, const ecom_counters_batch *b,
                              const txn_entry *t, const ecom_reference *ref)
 {
@@ -441,6 +525,19 @@ static void plan_transaction(ecom_counters_writer *w, const ecom_counters_batch 
     snprintf(field, sizeof field, "%s:units", day);
     sum_add(w->sums, "sales", field, units);
     sum_add(w->sums, "counts", "transactions", 1);
+    char minute[24];
+    snprintf(minute, sizeof minute, "%lld", (long long)minute_of(t->timestamp));
+    sum_add(w->msums, minute, "orders", 1);
+    sum_add(w->msums, minute, "revenue_cents", t->total);
+    if (t->in_session) {
+        char orders[ECOM_DIMENSIONS][128], revenue[ECOM_DIMENSIONS][128];
+        segment_fields(&t->segment, "orders", orders);
+        segment_fields(&t->segment, "revenue_cents", revenue);
+        for (int d = 0; d < ECOM_DIMENSIONS; d++) {
+            sum_add(w->sums, "segments", orders[d], 1);
+            sum_add(w->sums, "segments", revenue[d], t->total);
+        }
+    }
 
     const ecom_ref_user *u = ecom_reference_user(ref, t->user_id);
     char reg_month[ECOM_MONTH_TEXT] = "unknown", month[ECOM_MONTH_TEXT];
@@ -471,16 +568,49 @@ static void plan_transaction(ecom_counters_writer *w, const ecom_counters_batch 
 static void plan_session(ecom_counters_writer *w, const session_entry *s)
 {
     char day[ECOM_DAY_TEXT], day_field[ECOM_DAY_TEXT + 16], total_field[32];
+    char seg[ECOM_DIMENSIONS][128];
     ecom_day_format(s->day, day);
     for (int step = 0; step < N_STEPS; step++) {
         if (!(s->steps & (1u << step)))
             continue;
         snprintf(day_field, sizeof day_field, "%s:%s", day, step_names[step]);
         snprintf(total_field, sizeof total_field, "total:%s", step_names[step]);
-        const char *seen[] = {"funnel", day_field, "counts", "sessions"};
-        const char *step_targets[] = {"funnel", day_field, "funnel", total_field};
-        first_seen(w, "sess", s->session_id, N_STEPS, step, 2,
-                   step == STEP_SEEN ? seen : step_targets);
+        segment_fields(&s->segment, step_names[step], seg);
+        const char *targets[] = {"funnel", day_field,  "counts", "sessions", "segments",
+                                 seg[0],   "segments", seg[1],   "segments", seg[2]};
+        if (step != STEP_SEEN) { /* a step counts on its day and in the total */
+            targets[2] = "funnel";
+            targets[3] = total_field;
+        }
+        first_seen(w, "sess", s->session_id, N_STEPS, step, 5, targets);
+    }
+
+    char key[160];
+    int64_t slot;
+    ecom_counters_id_slot("min", s->session_id, key, sizeof key, &slot);
+    minute_entry(w, key, slot * MIN_BITS + MIN_STARTED, s->start_minute, "sessions", 1);
+    if (s->steps & (1u << STEP_CONVERTED))
+        minute_entry(w, key, slot * MIN_BITS + MIN_CONVERTED, s->end_minute, "converted", 1);
+    if (s->marks) {
+        ecom_counters_id_slot("live", s->session_id, key, sizeof key, &slot);
+        ecom_redis_args_add(&w->active, key);
+        ecom_redis_args_add_int(&w->active, slot * 2);
+        ecom_redis_args_add_int(&w->active, s->marks);
+        w->n_active++;
+    }
+}
+
+static void plan_page_view(ecom_counters_writer *w, const page_view_entry *pv)
+{
+    char key[160];
+    int64_t slot;
+    if (pv->seq >= 1 && pv->seq <= MIN_PAGES) {
+        ecom_counters_id_slot("min", pv->session_id, key, sizeof key, &slot);
+        minute_entry(w, key, slot * MIN_BITS + MIN_FIRST_PAGE + pv->seq - 1, pv->minute,
+                     "page_views", 1);
+    } else { /* more pages than the generator makes: a bitmap of the session's own */
+        snprintf(key, sizeof key, "seen:minpv:%s", pv->session_id);
+        minute_entry(w, key, pv->seq, pv->minute, "page_views", 1);
     }
 }
 
@@ -507,18 +637,26 @@ static void plan_reference(ecom_counters_writer *w, const ref_entry *e)
     }
 }
 
+static void append_section(ecom_redis_args *argv, const ecom_redis_args *section)
+{
+    for (int i = 0; i < section->n; i++)
+        ecom_redis_args_add_len(argv, section->text.data + section->offsets[i],
+                                section->lengths[i]);
+}
+
 /* Builds the script's arguments for the batch without the transactions marked in `dup`. */
 static void plan(ecom_counters_writer *w, const ecom_counters_batch *b, const ecom_reference *ref,
                  const rd_kafka_topic_partition_list_t *next_offsets, const bool *dup,
                  ecom_redis_args *argv)
 {
-    ecom_redis_args *parts[] = {&w->facts, &w->firsts, &w->sets};
+    ecom_redis_args *parts[] = {&w->facts, &w->firsts, &w->sets, &w->minutes, &w->active};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         ecom_redis_args_reset(parts[i]);
     g_hash_table_remove_all(w->sums);
     g_hash_table_remove_all(w->zsums);
+    g_hash_table_remove_all(w->msums);
     g_hash_table_remove_all(w->pairs);
-    w->n_facts = w->n_firsts = 0;
+    w->n_facts = w->n_firsts = w->n_minutes = w->n_active = 0;
     g_array_set_size(w->fact_txn, 0);
 
     for (guint i = 0; i < b->txns->len; i++) {
@@ -532,6 +670,13 @@ static void plan(ecom_counters_writer *w, const ecom_counters_batch *b, const ec
     g_hash_table_iter_init(&it, b->sessions);
     while (g_hash_table_iter_next(&it, &key, &value))
         plan_session(w, value);
+    for (guint i = 0; i < b->page_views->len; i++)
+        plan_page_view(w, &g_array_index(b->page_views, page_view_entry, i));
+    g_hash_table_iter_init(&it, w->msums);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        const char *k = key, *sep = strchr(k, FIELD_SEP);
+        minute_entry(w, NULL, 0, strtoll(k, NULL, 10), sep + 1, *(int64_t *)value);
+    }
     for (guint i = 0; i < b->refs->len; i++)
         plan_reference(w, &g_array_index(b->refs, ref_entry, i));
     g_hash_table_iter_init(&it, b->records);
@@ -577,8 +722,11 @@ static void plan(ecom_counters_writer *w, const ecom_counters_batch *b, const ec
     ecom_redis_args_add_int(argv, g_hash_table_size(w->zsums));
     emit_sums(w->zsums, argv);
     ecom_redis_args_add_int(argv, w->sets.n / 3);
-    for (int i = 0; i < w->sets.n; i++)
-        ecom_redis_args_add_len(argv, w->sets.text.data + w->sets.offsets[i], w->sets.lengths[i]);
+    append_section(argv, &w->sets);
+    ecom_redis_args_add_int(argv, w->n_minutes);
+    append_section(argv, &w->minutes);
+    ecom_redis_args_add_int(argv, w->n_active);
+    append_section(argv, &w->active);
 }
 
 /* The batch is in: its offsets are now what the store holds. */

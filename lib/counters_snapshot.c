@@ -84,7 +84,9 @@ enum {
     H_PIPELINE,
     H_CATEGORY_NAMES,
     H_OFFSETS,
+    H_SEGMENTS,
     H_PRODUCTS,
+    H_MINUTES,
     N_READ_PARTS
 };
 
@@ -111,6 +113,44 @@ static json_t *pipeline_of(const redisReply *hash, const redisReply *offsets, in
                      (json_int_t)hash_int(hash, "latency_ms_p99"), "aggregator", "records", records,
                      "dead_letters", (json_int_t)hash_int(hash, "dead_letters"), "positions",
                      positions);
+}
+
+static void minutes_of(json_t *snap, const redisReply *minutes)
+{
+    for (size_t i = 0; i + 1 < minutes->elements; i += 2) {
+        const redisReply *h = minutes->element[i + 1];
+        ecom_minute_counts c = {.orders = hash_int(h, "orders"),
+                                .revenue_cents = hash_int(h, "revenue_cents"),
+                                .sessions = hash_int(h, "sessions"),
+                                .page_views = hash_int(h, "page_views"),
+                                .converted = hash_int(h, "converted")};
+        ecom_snapshot_add_minute(snap, strtoll(minutes->element[i]->str, NULL, 10), &c);
+    }
+}
+
+/* The segments hash: "<dimension>:<value>:<metric>"; a value may hold ':' itself. */
+static void segments_of(json_t *snap, const redisReply *hash)
+{
+    json_t *rows = rows_of(hash); /* "<dimension>:<value>" -> metrics */
+    const char *key;
+    json_t *row;
+    json_object_foreach(rows, key, row)
+    {
+        const char *colon = strchr(key, ':');
+        for (int d = 0; colon && d < ECOM_DIMENSIONS; d++) {
+            if (strncmp(key, ecom_dimension_names[d], (size_t)(colon - key)) != 0 ||
+                ecom_dimension_names[d][colon - key] != '\0')
+                continue;
+            ecom_segment_counts c = {.sessions = row_int(row, "sessions"),
+                                     .viewed = row_int(row, "viewed"),
+                                     .carted = row_int(row, "carted"),
+                                     .converted = row_int(row, "converted"),
+                                     .orders = row_int(row, "orders"),
+                                     .revenue_cents = row_int(row, "revenue_cents")};
+            ecom_snapshot_add_segment(snap, (ecom_dimension)d, colon + 1, &c);
+        }
+    }
+    json_decref(rows);
 }
 
 static json_t *snapshot_of(const redisReply *reply)
@@ -171,6 +211,9 @@ static json_t *snapshot_of(const redisReply *reply)
     ecom_snapshot_set_counts(snap, hash_int(counts, "users"), hash_int(counts, "categories"),
                              hash_int(counts, "products"), hash_int(counts, "transactions"),
                              hash_int(counts, "sessions"));
+    ecom_snapshot_set_active_sessions(snap, hash_int(counts, "active_sessions"));
+    minutes_of(snap, part[H_MINUTES]);
+    segments_of(snap, part[H_SEGMENTS]);
 
     const redisReply *products = part[H_PRODUCTS];
     for (size_t i = 0; i + 3 < products->elements; i += 4)

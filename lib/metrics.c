@@ -37,7 +37,15 @@ typedef struct day_entry {
     int64_t viewed, carted, converted, sessions; /* funnel */
 } day_entry;
 
+typedef struct minute_entry {
+    int64_t minute;
+    ecom_minute_counts c;
+} minute_entry;
+
 struct ecom_metrics {
+    GHashTable *minutes;  /* int64 minute (in entry) -> minute_entry, every minute seen */
+    GHashTable *segments; /* "<dimension>\x1f<key>" -> ecom_segment_counts */
+    int64_t active_sessions;
     GHashTable *categories; /* id -> name (both owned) */
     GHashTable *products;   /* id (in entry) -> product_entry */
     GHashTable *users;      /* id (in entry) -> user_entry */
@@ -61,6 +69,8 @@ ecom_metrics *ecom_metrics_new(void)
     m->products = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
     m->users = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free_user);
     m->days = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, free);
+    m->minutes = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, free);
+    m->segments = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free);
     return m;
 }
 
@@ -72,6 +82,8 @@ void ecom_metrics_free(ecom_metrics *m)
     g_hash_table_destroy(m->products);
     g_hash_table_destroy(m->users);
     g_hash_table_destroy(m->days);
+    g_hash_table_destroy(m->minutes);
+    g_hash_table_destroy(m->segments);
     free(m);
 }
 
@@ -106,6 +118,76 @@ static day_entry *day_at(ecom_metrics *m, int64_t day)
         g_hash_table_insert(m->days, &d->day, d);
     }
     return d;
+}
+
+static ecom_minute_counts *minute_at(ecom_metrics *m, ecom_time t)
+{
+    int64_t minute = t >= 0 ? t / 60 : -((-t + 59) / 60);
+    minute_entry *e = g_hash_table_lookup(m->minutes, &minute);
+    if (!e) {
+        e = ecom_xcalloc(1, sizeof *e);
+        e->minute = minute;
+        g_hash_table_insert(m->minutes, &e->minute, e);
+    }
+    return &e->c;
+}
+
+static ecom_segment_counts *segment_at(ecom_metrics *m, ecom_dimension dim, const char *key)
+{
+    char *k = g_strdup_printf("%s\x1f%s", ecom_dimension_names[dim], *key ? key : "unknown");
+    ecom_segment_counts *c = g_hash_table_lookup(m->segments, k);
+    if (c) {
+        g_free(k);
+        return c;
+    }
+    c = ecom_xcalloc(1, sizeof *c);
+    g_hash_table_insert(m->segments, k, c);
+    return c;
+}
+
+static const char *segment_key(const ecom_segment *seg, ecom_dimension dim)
+{
+    return dim == ECOM_DIM_DEVICE     ? seg->device
+           : dim == ECOM_DIM_REFERRER ? seg->referrer
+                                      : seg->country;
+}
+
+void ecom_metrics_add_minute(ecom_metrics *m, ecom_minute_series series, ecom_time t, int64_t n)
+{
+    ecom_minute_counts *c = minute_at(m, t);
+    if (series == ECOM_MINUTE_SESSIONS)
+        c->sessions += n;
+    else if (series == ECOM_MINUTE_PAGE_VIEWS)
+        c->page_views += n;
+    else
+        c->converted += n;
+}
+
+void ecom_metrics_add_segment_session(ecom_metrics *m, const ecom_segment *seg, bool viewed,
+                                      bool carted, bool converted)
+{
+    for (int d = 0; d < ECOM_DIMENSIONS; d++) {
+        ecom_segment_counts *c = segment_at(m, (ecom_dimension)d, segment_key(seg, d));
+        c->sessions++;
+        c->viewed += viewed;
+        c->carted += carted;
+        c->converted += converted;
+    }
+}
+
+void ecom_metrics_add_segment_order(ecom_metrics *m, const ecom_segment *seg,
+                                    ecom_cents total_cents)
+{
+    for (int d = 0; d < ECOM_DIMENSIONS; d++) {
+        ecom_segment_counts *c = segment_at(m, (ecom_dimension)d, segment_key(seg, d));
+        c->orders++;
+        c->revenue_cents += total_cents;
+    }
+}
+
+void ecom_metrics_set_active_sessions(ecom_metrics *m, int64_t active)
+{
+    m->active_sessions = active;
 }
 
 void ecom_metrics_add_category(ecom_metrics *m, const ecom_category *c)
@@ -146,6 +228,9 @@ void ecom_metrics_add_order(ecom_metrics *m, const char *user_id, ecom_time time
                             ecom_cents total_cents, int64_t units)
 {
     m->transactions++;
+    ecom_minute_counts *mc = minute_at(m, timestamp);
+    mc->orders++;
+    mc->revenue_cents += total_cents;
     day_entry *d = day_at(m, ecom_time_day(timestamp));
     d->orders++;
     d->revenue_cents += total_cents;
@@ -174,6 +259,8 @@ void ecom_metrics_add_transaction(ecom_metrics *m, const ecom_transaction *t)
         units += it->quantity;
     }
     ecom_metrics_add_order(m, t->user_id, t->timestamp, t->total_cents, units);
+    if (*t->session_id)
+        ecom_metrics_add_segment_order(m, &t->segment, t->total_cents);
 }
 
 void ecom_metrics_add_session(ecom_metrics *m, ecom_time start, bool viewed, bool carted,
@@ -275,6 +362,42 @@ static void users_json(const ecom_metrics *m, json_t *snap)
     g_hash_table_destroy(cohorts);
 }
 
+/* The window: every minute within ECOM_MINUTE_WINDOW of the newest one with a count. */
+static void minutes_json(const ecom_metrics *m, json_t *snap)
+{
+    GHashTableIter it;
+    gpointer key, value;
+    bool any = false;
+    int64_t newest = 0;
+    g_hash_table_iter_init(&it, m->minutes);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        const minute_entry *e = value;
+        if (!any || e->minute > newest)
+            newest = e->minute;
+        any = true;
+    }
+    g_hash_table_iter_init(&it, m->minutes);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        const minute_entry *e = value;
+        if (e->minute > newest - ECOM_MINUTE_WINDOW)
+            ecom_snapshot_add_minute(snap, e->minute, &e->c);
+    }
+}
+
+static void segments_json(const ecom_metrics *m, json_t *snap)
+{
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, m->segments);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        const char *k = key, *sep = strchr(k, '\x1f');
+        for (int d = 0; d < ECOM_DIMENSIONS; d++)
+            if (strncmp(k, ecom_dimension_names[d], (size_t)(sep - k)) == 0 &&
+                ecom_dimension_names[d][sep - k] == '\0')
+                ecom_snapshot_add_segment(snap, (ecom_dimension)d, sep + 1, value);
+    }
+}
+
 json_t *ecom_metrics_snapshot(const ecom_metrics *m)
 {
     json_t *snap = ecom_snapshot_new();
@@ -293,6 +416,9 @@ json_t *ecom_metrics_snapshot(const ecom_metrics *m)
     users_json(m, snap);
     ecom_snapshot_set_counts(snap, m->known_users, g_hash_table_size(m->categories),
                              m->known_products, m->transactions, m->sessions);
+    minutes_json(m, snap);
+    segments_json(m, snap);
+    ecom_snapshot_set_active_sessions(snap, m->active_sessions);
     ecom_snapshot_finish(snap);
     return snap;
 }

@@ -20,16 +20,19 @@ static json_t *at_path(const json_t *snap, const char *a, const char *b)
     return b ? json_object_get(v, b) : v;
 }
 
+const char *const ecom_dimension_names[ECOM_DIMENSIONS] = {"device", "referrer", "country"};
+
 json_t *ecom_snapshot_new(void)
 {
     return json_pack("{s:[], s:{s:{s:I, s:I, s:I}, s:[]}, s:{s:[], s:[]}, s:[], s:[], s:[], "
-                     "s:{s:I, s:I, s:I, s:I, s:I}}",
+                     "s:{s:I, s:I, s:I, s:I, s:I}, s:[], s:I, s:{s:[], s:[], s:[]}}",
                      "daily_sales", "funnel", "total", "viewed", (json_int_t)0, "carted",
                      (json_int_t)0, "converted", (json_int_t)0, "by_day", "top_products",
                      "by_units", "by_revenue", "category_revenue", "spend_by_registration_year",
                      "cohorts", "counts", "users", (json_int_t)0, "categories", (json_int_t)0,
                      "products", (json_int_t)0, "transactions", (json_int_t)0, "sessions",
-                     (json_int_t)0);
+                     (json_int_t)0, "minutes", "active_sessions", (json_int_t)0, "segments",
+                     "device", "referrer", "country");
 }
 
 static void append(json_t *snap, const char *a, const char *b, json_t *row)
@@ -108,6 +111,43 @@ void ecom_snapshot_set_counts(json_t *snap, int64_t users, int64_t categories, i
                                   "sessions", (json_int_t)sessions));
 }
 
+void ecom_minute_format(int64_t minute, char out[ECOM_MINUTE_TEXT])
+{
+    char t[ECOM_TIME_TEXT];
+    ecom_time_format(minute * 60, t);
+    memcpy(out, t, 16); /* "YYYY-MM-DDTHH:MM" */
+    out[16] = 'Z';
+    out[17] = '\0';
+}
+
+void ecom_snapshot_add_minute(json_t *snap, int64_t minute, const ecom_minute_counts *c)
+{
+    if (!c->orders && !c->revenue_cents && !c->sessions && !c->page_views && !c->converted)
+        return;
+    char text[ECOM_MINUTE_TEXT];
+    ecom_minute_format(minute, text);
+    append(snap, "minutes", NULL,
+           json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "minute", text, "orders",
+                     (json_int_t)c->orders, "revenue_cents", (json_int_t)c->revenue_cents,
+                     "sessions", (json_int_t)c->sessions, "page_views", (json_int_t)c->page_views,
+                     "converted", (json_int_t)c->converted));
+}
+
+void ecom_snapshot_set_active_sessions(json_t *snap, int64_t active)
+{
+    json_object_set_new(snap, "active_sessions", json_integer(active));
+}
+
+void ecom_snapshot_add_segment(json_t *snap, ecom_dimension dim, const char *key,
+                               const ecom_segment_counts *c)
+{
+    append(snap, "segments", ecom_dimension_names[dim],
+           json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "key", key, "sessions",
+                     (json_int_t)c->sessions, "viewed", (json_int_t)c->viewed, "carted",
+                     (json_int_t)c->carted, "converted", (json_int_t)c->converted, "orders",
+                     (json_int_t)c->orders, "revenue_cents", (json_int_t)c->revenue_cents));
+}
+
 /* ---- ordering ------------------------------------------------------------------------------- */
 
 /* qsort has no context argument: the comparators read the fields they sort by from these. */
@@ -175,13 +215,16 @@ void ecom_snapshot_finish(json_t *snap)
     static const sort_key by_day = {"day", NULL, false}, by_category = {"category_id", NULL, false},
                           by_year = {"year", NULL, true},
                           by_cohort = {"registration_month", "transaction_month", false},
-                          by_units = {"units", NULL, true},
-                          by_revenue = {"revenue_cents", NULL, true};
+                          by_units = {"units", NULL, true}, by_minute = {"minute", NULL, false},
+                          by_key = {"key", NULL, false}, by_revenue = {"revenue_cents", NULL, true};
     sort_list(at_path(snap, "daily_sales", NULL), &by_day, cmp_rows, SIZE_MAX);
     sort_list(at_path(snap, "funnel", "by_day"), &by_day, cmp_rows, SIZE_MAX);
     sort_list(at_path(snap, "category_revenue", NULL), &by_category, cmp_rows, SIZE_MAX);
     sort_list(at_path(snap, "spend_by_registration_year", NULL), &by_year, cmp_rows, SIZE_MAX);
     sort_list(at_path(snap, "cohorts", NULL), &by_cohort, cmp_rows, SIZE_MAX);
+    sort_list(at_path(snap, "minutes", NULL), &by_minute, cmp_rows, SIZE_MAX);
+    for (int d = 0; d < ECOM_DIMENSIONS; d++)
+        sort_list(at_path(snap, "segments", ecom_dimension_names[d]), &by_key, cmp_rows, SIZE_MAX);
     sort_list(at_path(snap, "top_products", "by_units"), &by_units, cmp_ranked, ECOM_TOP_N);
     sort_list(at_path(snap, "top_products", "by_revenue"), &by_revenue, cmp_ranked, ECOM_TOP_N);
 }
@@ -192,7 +235,7 @@ typedef struct list_spec {
     const char *a, *b;     /* where the list is */
     const char *name;      /* for reports */
     const char *keys[3];   /* fields that identify a row; none: rows compare by rank */
-    const char *values[5]; /* fields compared */
+    const char *values[7]; /* fields compared */
 } list_spec;
 
 static const list_spec lists[] = {
@@ -219,6 +262,22 @@ static const list_spec lists[] = {
      {"year"},
      {"orders", "total_cents", "mean_cents"}},
     {"cohorts", NULL, "cohorts", {"registration_month", "transaction_month"}, {"users"}},
+    {"minutes",
+     NULL,
+     "minutes",
+     {"minute"},
+     {"orders", "revenue_cents", "sessions", "page_views", "converted"}},
+#define SEGMENT_LIST(dim)                                                                          \
+    {                                                                                              \
+        "segments", dim, "segments." dim, {"key"},                                                 \
+        {                                                                                          \
+            "sessions", "viewed", "carted", "converted", "orders", "revenue_cents"                 \
+        }                                                                                          \
+    }
+    SEGMENT_LIST("device"),
+    SEGMENT_LIST("referrer"),
+    SEGMENT_LIST("country"),
+#undef SEGMENT_LIST
 };
 
 typedef struct object_spec {
@@ -230,6 +289,9 @@ static const object_spec objects[] = {
     {"funnel", "total", "funnel.total", {"viewed", "carted", "converted"}},
     {"counts", NULL, "counts", {"users", "categories", "products", "transactions", "sessions"}},
 };
+
+/* Numbers at the top level of the snapshot. */
+static const char *const scalars[] = {"active_sessions", NULL};
 
 static char *value_text(const json_t *v)
 {
@@ -291,7 +353,7 @@ static void compare_fields(differ *d, const char *name, const char *key, const j
         if (!x && !y)
             continue;
         char metric[128];
-        snprintf(metric, sizeof metric, "%s.%s", name, fields[i]);
+        snprintf(metric, sizeof metric, "%s%s%s", name, *name ? "." : "", fields[i]);
         char *xs = value_text(x), *ys = value_text(y);
         d->fn(d->arg, metric, key, xs, ys);
         free(xs);
@@ -363,5 +425,6 @@ int ecom_snapshot_diff(const json_t *expected, const json_t *found, ecom_snapsho
     for (size_t i = 0; i < sizeof objects / sizeof objects[0]; i++)
         compare_fields(&d, objects[i].name, "", at_path(expected, objects[i].a, objects[i].b),
                        at_path(found, objects[i].a, objects[i].b), objects[i].values, false);
+    compare_fields(&d, "", "", expected, found, scalars, false);
     return d.count;
 }

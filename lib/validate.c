@@ -218,6 +218,21 @@ static int check_quantity(const char *field, int32_t q, ecom_error *err)
     return 0;
 }
 
+static bool has_segment(const ecom_segment *seg)
+{
+    return *seg->device || *seg->referrer || *seg->country;
+}
+
+/* A segment, where a message carries one, holds the words and place its session_start has. */
+static int validate_segment(const ecom_segment *seg, ecom_error *err)
+{
+    if (!has_segment(seg))
+        return 0;
+    CHECK(check_word("segment.device", seg->device, device_types, err));
+    CHECK(check_word("segment.referrer", seg->referrer, referrers, err));
+    return check_text("segment.country", seg->country, err);
+}
+
 static int validate_transaction(const ecom_transaction *t, ecom_error *err)
 {
     CHECK(check_id("transaction_id", t->transaction_id, "txn_", 8, "txn_00000000", err));
@@ -258,7 +273,9 @@ static int validate_transaction(const ecom_transaction *t, ecom_error *err)
                          (long long)(t->subtotal_cents - t->discount_cents));
     CHECK(check_word("payment_method", t->payment_method, payment_methods, err));
     CHECK(check_word("status", t->status, statuses, err));
-    return 0;
+    if (!*t->session_id && has_segment(&t->segment))
+        return ecom_fail(err, "field 'segment': only a transaction of a session has one");
+    return validate_segment(&t->segment, err);
 }
 
 static int validate_page_view(const ecom_page_view *pv, ecom_error *err)
@@ -328,6 +345,8 @@ static int validate_event(const ecom_session_event *ev, ecom_error *err)
     }
     if (ev->ts < ev->start_time)
         return ecom_fail(err, "field 'ts': before the session's start_time");
+    if (ev->type != ECOM_EV_SESSION_START)
+        CHECK(validate_segment(&ev->segment, err));
     switch (ev->type) {
     case ECOM_EV_SESSION_START:
         CHECK(

@@ -140,6 +140,24 @@ static int publish_transaction(generator *g, const ecom_transaction *t, ecom_err
     return 0;
 }
 
+/* A finished session in the manifest: its funnel outcome by day and by segment, and its start,
+ * page views and conversion in the minute series (its transaction counts on publication). */
+static void count_session(generator *g, const gen_session *s)
+{
+    ecom_metrics_add_session(g->metrics, s->start, s->viewed, s->carted, s->converted);
+    ecom_metrics_add_segment_session(g->metrics, &s->events[0].segment, s->viewed, s->carted,
+                                     s->converted);
+    ecom_metrics_add_minute(g->metrics, ECOM_MINUTE_SESSIONS, s->start, 1);
+    for (int i = 0; i < s->n_events; i++) {
+        const ecom_session_event *ev = &s->events[i];
+        if (ev->type == ECOM_EV_PAGE_VIEW)
+            ecom_metrics_add_minute(g->metrics, ECOM_MINUTE_PAGE_VIEWS, ev->ts, 1);
+        else if (ev->type == ECOM_EV_SESSION_END &&
+                 ev->u.end.conversion_status == ECOM_CONV_CONVERTED)
+            ecom_metrics_add_minute(g->metrics, ECOM_MINUTE_CONVERTED, ev->ts, 1);
+    }
+}
+
 static int cmp_time(const void *a, const void *b)
 {
     ecom_time x = *(const ecom_time *)a, y = *(const ecom_time *)b;
@@ -176,7 +194,7 @@ static int run_backfill(generator *g, ecom_error *err)
             rc = gen_emit(&g->out, ECOM_KIND_SESSION_EVENT, &s->events[e], err);
         if (rc == 0 && s->has_transaction)
             rc = publish_transaction(g, &s->transaction, err);
-        ecom_metrics_add_session(g->metrics, s->start, s->viewed, s->carted, s->converted);
+        count_session(g, s);
         g->sessions_done++;
         progress(g, "sessions", i + 1, w->n_sessions, false);
     }
@@ -250,7 +268,7 @@ static int live_step(generator *g, live_slot *slot, ecom_error *err)
         if (publish_transaction(g, &s->transaction, err))
             return -1;
     }
-    ecom_metrics_add_session(g->metrics, s->start, s->viewed, s->carted, s->converted);
+    count_session(g, s);
     g->sessions_done++;
     return 1;
 }

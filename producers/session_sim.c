@@ -287,6 +287,22 @@ static void session_end(sim *m)
     sim_event(m, ECOM_EV_SESSION_END, m->duration)->u.end = m->end;
 }
 
+/* Every event and the transaction carry the session's segment (schema version 2), so each can
+ * be counted by device, referrer and country without the session_start at hand. */
+static void carry_segment(gen_session *s)
+{
+    const ecom_session_start *st = &s->events[0].u.start;
+    ecom_segment seg;
+    memset(&seg, 0, sizeof seg);
+    snprintf(seg.device, sizeof seg.device, "%s", st->device_profile.type);
+    snprintf(seg.referrer, sizeof seg.referrer, "%s", st->referrer);
+    snprintf(seg.country, sizeof seg.country, "%s", st->geo_data.country);
+    for (int i = 0; i < s->n_events; i++)
+        s->events[i].segment = seg;
+    if (s->has_transaction)
+        s->transaction.segment = seg;
+}
+
 void gen_session_simulate(gen_world *w, int64_t index, ecom_time start, int64_t *next_txn,
                           gen_session *s)
 {
@@ -296,6 +312,7 @@ void gen_session_simulate(gen_world *w, int64_t index, ecom_time start, int64_t 
     page_flow(&m);
     conversion(&m, next_txn);
     session_end(&m);
+    carry_segment(s);
 }
 
 bool gen_standalone_transaction(gen_world *w, ecom_rng *r, ecom_time ts, int64_t txn_number,

@@ -42,6 +42,24 @@ void ecom_metrics_add_product_sales(ecom_metrics *m, const char *product_id, int
 void ecom_metrics_add_session(ecom_metrics *m, ecom_time start, bool viewed, bool carted,
                               bool converted);
 
+/* The minute series ("minutes" of snapshot.h): n more of a series in the minute of t. Orders
+ * and revenue are added by the order functions above; the caller adds sessions (by start),
+ * page views and converted sessions (by the time of the session_end). */
+typedef enum ecom_minute_series {
+    ECOM_MINUTE_SESSIONS,
+    ECOM_MINUTE_PAGE_VIEWS,
+    ECOM_MINUTE_CONVERTED,
+} ecom_minute_series;
+void ecom_metrics_add_minute(ecom_metrics *m, ecom_minute_series series, ecom_time t, int64_t n);
+/* One session's funnel outcome in its segment (empty fields count as "unknown"). */
+void ecom_metrics_add_segment_session(ecom_metrics *m, const ecom_segment *seg, bool viewed,
+                                      bool carted, bool converted);
+/* A transaction of a session, in that session's segment (add_transaction does this itself). */
+void ecom_metrics_add_segment_order(ecom_metrics *m, const ecom_segment *seg,
+                                    ecom_cents total_cents);
+/* Sessions started and not ended (0 unless set). */
+void ecom_metrics_set_active_sessions(ecom_metrics *m, int64_t active);
+
 /* The snapshot of SPEC section 5 without "pipeline" (new reference), shaped and ordered by
  * snapshot.h. */
 json_t *ecom_metrics_snapshot(const ecom_metrics *m);

@@ -20,7 +20,9 @@
 #include <stdint.h>
 #include "ecom/timeutil.h"
 
-#define ECOM_SCHEMA_VERSION 1
+/* Version 2 adds "segment" to session events and to transactions of a session; version 1 is
+ * still decoded (its records simply carry no segment). */
+#define ECOM_SCHEMA_VERSION 2
 
 #define ECOM_ID_MAX 32   /* any id, including NUL */
 #define ECOM_NAME_MAX 96 /* product, category and subcategory names */
@@ -87,6 +89,15 @@ typedef struct ecom_item {
     ecom_cents subtotal_cents; /* quantity * unit_price_cents */
 } ecom_item;
 
+/* The session's segment fields, carried by every event of a session and by a transaction that
+ * belongs to one, so any of them can be counted by segment on its own. Empty strings when the
+ * message did not carry them (schema version 1, a standalone transaction). */
+typedef struct ecom_segment {
+    char device[ECOM_WORD_MAX];   /* device_profile.type */
+    char referrer[ECOM_WORD_MAX]; /* referrer */
+    char country[ECOM_GEO_MAX];   /* geo_data.country */
+} ecom_segment;
+
 typedef struct ecom_transaction {
     char transaction_id[ECOM_ID_MAX];
     char session_id[ECOM_ID_MAX]; /* empty: a standalone transaction (JSON null) */
@@ -99,6 +110,7 @@ typedef struct ecom_transaction {
     ecom_cents total_cents; /* subtotal - discount */
     char payment_method[ECOM_WORD_MAX];
     char status[ECOM_WORD_MAX];
+    ecom_segment segment; /* of its session; empty for a standalone one */
 } ecom_transaction;
 
 typedef enum ecom_event_type {
@@ -175,6 +187,9 @@ typedef struct ecom_session_event {
     /* When the session started, on every event: a consumer can place any event (HBase row
      * key, funnel day) without having seen the session's first event. */
     ecom_time start_time;
+    /* The session's segment, on every event (a session_start's is its own device, referrer and
+     * country). */
+    ecom_segment segment;
     union {
         ecom_session_start start;
         ecom_page_view page_view;

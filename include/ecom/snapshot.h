@@ -14,7 +14,15 @@
  *     "category_revenue": [{"category_id", "name", "lines", "revenue_cents"}],
  *     "spend_by_registration_year": [{"year", "orders", "total_cents", "mean_cents"}],
  *     "cohorts": [{"registration_month", "transaction_month", "users"}],
- *     "counts": {"users", "categories", "products", "transactions", "sessions"} }
+ *     "counts": {"users", "categories", "products", "transactions", "sessions"},
+ *     "minutes": [{"minute", "orders", "revenue_cents", "sessions", "page_views", "converted"}],
+ *     "active_sessions": N,
+ *     "segments": {"device": [{"key", "sessions", "viewed", "carted", "converted", "orders",
+ *                              "revenue_cents"}], "referrer": [...], "country": [...]} }
+ *
+ * "minutes" holds the ECOM_MINUTE_WINDOW minutes up to the newest one with a count (UTC minute
+ * of event time, "YYYY-MM-DDTHH:MMZ"), only those with any count; a segment's key is the
+ * session's device type, referrer or country, "unknown" where the events carried none.
  *
  * Rows may be added in any order; ecom_snapshot_finish() sorts every list by its key (days,
  * ids and months as text, years as numbers), ranks the top products (units or revenue
@@ -27,6 +35,29 @@
 #include <stdint.h>
 
 #define ECOM_TOP_N 10
+#define ECOM_MINUTE_WINDOW 1440 /* minutes kept by the minute series: one day */
+#define ECOM_MINUTE_TEXT 18     /* "2025-03-01T12:34Z" + NUL */
+
+/* The three segment dimensions, in the order of the snapshot's "segments". */
+typedef enum ecom_dimension {
+    ECOM_DIM_DEVICE,
+    ECOM_DIM_REFERRER,
+    ECOM_DIM_COUNTRY,
+    ECOM_DIMENSIONS
+} ecom_dimension;
+extern const char *const ecom_dimension_names[ECOM_DIMENSIONS]; /* "device", ... */
+
+/* One row of the minute series and of a segment list. */
+typedef struct ecom_minute_counts {
+    int64_t orders, revenue_cents, sessions, page_views, converted;
+} ecom_minute_counts;
+
+typedef struct ecom_segment_counts {
+    int64_t sessions, viewed, carted, converted, orders, revenue_cents;
+} ecom_segment_counts;
+
+/* "YYYY-MM-DDTHH:MMZ" of a minute since the epoch. */
+void ecom_minute_format(int64_t minute, char out[ECOM_MINUTE_TEXT]);
 
 /* An empty snapshot with every key present, lists empty and totals zero (new reference). */
 json_t *ecom_snapshot_new(void);
@@ -48,6 +79,12 @@ void ecom_snapshot_add_cohort(json_t *snap, const char *registration_month,
                               const char *transaction_month, int64_t users);
 void ecom_snapshot_set_counts(json_t *snap, int64_t users, int64_t categories, int64_t products,
                               int64_t transactions, int64_t sessions);
+
+/* A minute (since the epoch) of the series; rows whose counts are all zero are left out. */
+void ecom_snapshot_add_minute(json_t *snap, int64_t minute, const ecom_minute_counts *c);
+void ecom_snapshot_set_active_sessions(json_t *snap, int64_t active);
+void ecom_snapshot_add_segment(json_t *snap, ecom_dimension dim, const char *key,
+                               const ecom_segment_counts *c);
 
 /* Sorts the lists and ranks the products (see above). Call once, after the last add. */
 void ecom_snapshot_finish(json_t *snap);

@@ -18,6 +18,18 @@
 --   incrs:     hash, field, delta       HINCRBY, pre-aggregated over the batch's new facts
 --   zincrs:    zset, member, delta      ZINCRBY (the rankings)
 --   sets:      hash, field, value       HSET (names, pipeline gauges)
+--   minutes:   key, bit, minute, series, delta
+--                                 the minute series (minute: since the epoch). The newest minute
+--                                 of the batch and the counters moves the window of WINDOW
+--                                 minutes; minutes older than the window are deleted here, in the
+--                                 same step. An entry older than the window counts nothing (and
+--                                 sets no bit); one inside it counts when key is "-" (a new
+--                                 transaction, already checked above) or its first-seen bit was
+--                                 clear.
+--   active:    key, bit, flags            a session's started (bit) and ended (bit + 1) bits;
+--                                 flags 1: the batch has its session_start, 2: its session_end.
+--                                 counts:active_sessions is the number of sessions with the first
+--                                 bit set and not the second.
 --
 -- Replies: {"ok"}; {"already"} when every position already equals the batch's next one (a retry
 -- of a batch whose reply was lost); {"fenced", why} when the stored position or the generation is
@@ -113,6 +125,56 @@ for _ = 1, n do
   local hash, field, value = take(), take(), take()
   redis.call("HSET", ns .. hash, field, value)
 end
+
+local WINDOW = 1440
+n = tonumber(take())
+if n > 0 then
+  local index = ns .. "minutes"
+  local keys, bits, minutes, series, deltas = {}, {}, {}, {}, {}
+  local top = redis.call("ZREVRANGE", index, 0, 0, "WITHSCORES")
+  local stored = top[2] and tonumber(top[2])
+  local newest = stored
+  for i = 1, n do
+    keys[i], bits[i], minutes[i], series[i], deltas[i] = take(), take(), tonumber(take()), take(),
+        take()
+    if not newest or minutes[i] > newest then newest = minutes[i] end
+  end
+  local first = newest - WINDOW + 1
+  if stored and newest > stored then
+    local old = redis.call("ZRANGEBYSCORE", index, "-inf", "(" .. first)
+    for _, m in ipairs(old) do redis.call("DEL", ns .. "minute:" .. m) end
+    if #old > 0 then redis.call("ZREMRANGEBYSCORE", index, "-inf", "(" .. first) end
+  end
+  local indexed = {}
+  for i = 1, n do
+    local m = minutes[i]
+    if m >= first and (keys[i] == "-" or redis.call("SETBIT", ns .. keys[i], bits[i], 1) == 0) then
+      redis.call("HINCRBY", ns .. "minute:" .. m, series[i], deltas[i])
+      if not indexed[m] then
+        indexed[m] = true
+        redis.call("ZADD", index, m, m)
+      end
+    end
+  end
+end
+
+n = tonumber(take())
+local active = 0
+for _ = 1, n do
+  local key, bit, flags = ns .. take(), tonumber(take()), tonumber(take())
+  local started = redis.call("GETBIT", key, bit) == 1
+  local ended = redis.call("GETBIT", key, bit + 1) == 1
+  if flags % 2 == 1 and not started then
+    redis.call("SETBIT", key, bit, 1)
+    started = true
+    if not ended then active = active + 1 end
+  end
+  if flags >= 2 and not ended then
+    redis.call("SETBIT", key, bit + 1, 1)
+    if started then active = active - 1 end
+  end
+end
+if active ~= 0 then redis.call("HINCRBY", ns .. "counts", "active_sessions", active) end
 
 if #new_offsets > 0 then redis.call("HSET", offsets_key, unpack(new_offsets)) end
 redis.call("PUBLISH", prefix .. "changes", gen)

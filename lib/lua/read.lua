@@ -5,9 +5,10 @@
 -- of each sorted set plus every member tied with the N-th, so the caller can break ties by id.
 --
 -- ARGV: prefix, N.
--- Reply: {generation, hashes..., products} where hashes are HGETALL replies of the names in
--- `hashes` below, in that order, and products is a flat list of (id, units, revenue, name) for
--- every product either ranking needs. {} when there is no generation yet.
+-- Reply: {generation, hashes..., products, minutes} where hashes are HGETALL replies of the names
+-- in `hashes` below, in that order, products is a flat list of (id, units, revenue, name) for
+-- every product either ranking needs, and minutes a flat list of (minute, HGETALL of its hash)
+-- in time order. {} when there is no generation yet.
 
 local prefix, top_n = ARGV[1], tonumber(ARGV[2])
 local gen = redis.call("GET", prefix .. "current")
@@ -16,7 +17,7 @@ local ns = prefix .. "g" .. gen .. ":"
 
 local reply = {gen}
 local hashes = {"sales", "funnel", "categories", "spend", "cohorts", "counts", "pipeline",
-                "names:categories", "offsets"}
+                "names:categories", "offsets", "segments"}
 for _, h in ipairs(hashes) do reply[#reply + 1] = redis.call("HGETALL", ns .. h) end
 
 local wanted, ids = {}, {}
@@ -50,4 +51,11 @@ for _, id in ipairs(ids) do
   products[#products + 1] = redis.call("HGET", ns .. "names:products", id) or ""
 end
 reply[#reply + 1] = products
+
+local minutes = {}
+for _, m in ipairs(redis.call("ZRANGE", ns .. "minutes", 0, -1)) do
+  minutes[#minutes + 1] = m
+  minutes[#minutes + 1] = redis.call("HGETALL", ns .. "minute:" .. m)
+end
+reply[#reply + 1] = minutes
 return reply

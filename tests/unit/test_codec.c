@@ -341,7 +341,7 @@ static void assert_round_trip(ecom_kind kind, const void *rec)
     ecom_encode(kind, rec, &first);
     assert_int_equal(strlen(first.data), first.len);
     assert_true(first.len <= ECOM_MAX_MESSAGE);
-    assert_non_null(strstr(first.data, "{\"schema_version\":1,"));
+    assert_non_null(strstr(first.data, "{\"schema_version\":2,"));
 
     ecom_record back;
     decode_ok(kind, first.data, first.len, &back);
@@ -414,7 +414,7 @@ static void test_encoding_is_compact_and_ordered(void **state)
     ecom_buf_init(&b);
     ecom_encode(ECOM_KIND_SESSION_EVENT, &ev, &b);
     assert_string_equal(
-        b.data, "{\"schema_version\":1,\"event_id\":\"sess_00000012-9\",\"type\":\"session_end\","
+        b.data, "{\"schema_version\":2,\"event_id\":\"sess_00000012-9\",\"type\":\"session_end\","
                 "\"session_id\":\"sess_00000012\",\"user_id\":\"user_000123\","
                 "\"ts\":\"2025-03-01T12:09:00Z\",\"start_time\":\"2025-03-01T12:00:00Z\","
                 "\"duration_seconds\":1994,"
@@ -620,10 +620,55 @@ static void test_real_lines_decode_and_reencode_identically(void **state)
         ecom_buf b;
         ecom_buf_init(&b);
         ecom_encode(rec.kind, &rec.u, &b);
+        /* these are version 1 lines, which carry no segment: they re-encode as version 2 with
+         * nothing else changed */
+        char *expected = strndup(value, len);
+        char *v1 = strstr(expected, "\"schema_version\":1,");
+        assert_non_null(v1);
+        v1[strlen("\"schema_version\":")] = '2';
         assert_int_equal(b.len, len);
-        assert_memory_equal(b.data, value, len);
+        assert_memory_equal(b.data, expected, len);
+        free(expected);
         ecom_buf_free(&b);
     }
+}
+
+/* Version 2: every event but session_start, and a transaction of a session, carry the session's
+ * segment; a session_start's segment is its own device, referrer and country. */
+static void test_segment_fields_version_2(void **state)
+{
+    (void)state;
+    static const char page_view[] =
+        "{\"schema_version\":2,\"event_id\":\"sess_00000000-1\",\"type\":\"page_view\","
+        "\"session_id\":\"sess_00000000\",\"user_id\":\"user_000051\","
+        "\"ts\":\"2025-03-03T00:01:54Z\",\"start_time\":\"2025-03-03T00:00:02Z\","
+        "\"segment\":{\"device\":\"desktop\",\"referrer\":\"email\",\"country\":\"USA\"},"
+        "\"seq\":1,\"page_type\":\"category_listing\",\"category_id\":\"cat_002\","
+        "\"view_duration\":91}";
+    ecom_record rec;
+    decode_ok(ECOM_KIND_SESSION_EVENT, page_view, strlen(page_view), &rec);
+    assert_string_equal(rec.u.event.segment.device, "desktop");
+    assert_string_equal(rec.u.event.segment.referrer, "email");
+    assert_string_equal(rec.u.event.segment.country, "USA");
+    ecom_buf b;
+    ecom_buf_init(&b);
+    ecom_encode(ECOM_KIND_SESSION_EVENT, &rec.u.event, &b);
+    assert_string_equal(b.data, page_view);
+    ecom_buf_free(&b);
+
+    decode_real_line(real_lines[5], &rec, &(const char *){NULL}, &(size_t){0});
+    assert_int_equal(rec.u.event.type, ECOM_EV_SESSION_START);
+    assert_string_equal(rec.u.event.segment.device, "desktop");
+    assert_string_equal(rec.u.event.segment.referrer, "search_engine");
+    assert_string_equal(rec.u.event.segment.country, "USA");
+
+    ecom_error err = {""};
+    char bad[sizeof page_view + 8];
+    snprintf(bad, sizeof bad, "%s", page_view);
+    memcpy(strstr(bad, "desktop"), "desktox", 7);
+    assert_int_not_equal(ecom_record_decode(ECOM_KIND_SESSION_EVENT, bad, strlen(bad), &rec, &err),
+                         0);
+    assert_non_null(strstr(err.msg, "field 'segment.device': 'desktox' is not one of"));
 }
 
 static void test_real_lines_field_values(void **state)
@@ -863,10 +908,10 @@ static const bad_case bad_cases[] = {
     /* schema version */
     {"missing schema_version", B_USER, {{"schema_version", NULL}},
      "field 'schema_version': missing"},
-    {"schema_version 2", B_USER, {{"schema_version", "2"}},
-     "field 'schema_version': must be 1..1, got 2"},
+    {"schema_version 3", B_USER, {{"schema_version", "3"}},
+     "field 'schema_version': must be 1..2, got 3"},
     {"schema_version 0", B_TXN, {{"schema_version", "0"}},
-     "field 'schema_version': must be 1..1, got 0"},
+     "field 'schema_version': must be 1..2, got 0"},
     {"schema_version as a string", B_USER, {{"schema_version", "\"1\""}},
      "field 'schema_version': must be an integer"},
 
@@ -1362,8 +1407,8 @@ static void test_longer_ids_and_address_forms(void **state)
     SET(c.subcategories[0].subcategory_id, "sub_1000_00");
     SET(c.subcategories[1].subcategory_id, "sub_1000_100");
     assert_round_trip(ECOM_KIND_CATEGORY, &c);
-    static const char *const addresses[] = {"0.0.0.0", "255.255.255.255", "::", "::1",
-                                            "2001:db8:0:0:0:0:2:1", "::ffff:192.0.2.1"};
+    static const char *const addresses[] = {
+        "0.0.0.0", "255.255.255.255", "::", "::1", "2001:db8:0:0:0:0:2:1", "::ffff:192.0.2.1"};
     for (size_t i = 0; i < sizeof addresses / sizeof addresses[0]; i++) {
         ecom_session_event ev = sample_session_start();
         SET(ev.u.start.geo_data.ip_address, addresses[i]);
@@ -1383,6 +1428,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_at_limits),
         cmocka_unit_test(test_real_lines_decode_and_reencode_identically),
         cmocka_unit_test(test_real_lines_field_values),
+        cmocka_unit_test(test_segment_fields_version_2),
         cmocka_unit_test(test_base_messages_are_valid),
         cmocka_unit_test(test_raw_case_control_decodes),
         cmocka_unit_test(test_too_many_entries),
