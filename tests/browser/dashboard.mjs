@@ -338,7 +338,7 @@ function publishOrder(now) {
     { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).split('\n').filter(Boolean);
   const txn = lines.map((l) => JSON.parse(l)).find((x) => !x.session_id);
   assert.ok(txn, 'the backfill has no standalone transaction to copy');
-  const order = { ...txn, transaction_id: `txn_live_${String(Date.now()).slice(-10)}`, timestamp: now };
+  const order = { ...txn, transaction_id: `txn_${String(Date.now()).slice(-10)}`, timestamp: now };
   execFileSync('kcat', ['-P', '-b', brokers, '-t', `${args['topic-prefix']}transactions`, '-k', order.user_id], { input: `${JSON.stringify(order)}\n` });
   return order;
 }
