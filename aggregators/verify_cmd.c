@@ -9,16 +9,20 @@
  *            and month (there are no date operators to push down on FerretDB) and joins them with
  *            users, products and categories read whole.
  *   HBase    one scan of user_sessions gives the funnel by day of session start and the session
- *            count, and checks that every row sits under its own user's prefix (the per-user
- *            sessions of `ecom sessions` are a prefix scan).
- * The recomputed snapshot goes through the same accumulator and renderer as the generator's
- * manifest (metrics.h, snapshot.h), so equal data gives equal JSON. One cross-store check needs no
- * manifest: sessions HBase has as converted must equal transactions MongoDB has with a session.
+ *            count; the minute series (starts, page view cells' times, conversions), the
+ *            segments (device:type, info:referrer, geo:country; MongoDB's transactions of each
+ *            session counted in its row's segment) and the active sessions (a session_start
+ *            stored, no session_end); and checks that every row sits under its own user's prefix
+ * (the per-user sessions of `ecom sessions` are a prefix scan). The recomputed snapshot goes
+ * through the same accumulator and renderer as the generator's manifest (metrics.h, snapshot.h), so
+ * equal data gives equal JSON. One cross-store check needs no manifest: sessions HBase has as
+ * converted must equal transactions MongoDB has with a session.
  *
  * Output: one line per difference, "<A> vs <B>: <metric> <key>: expected <x>, found <y>", then a
  * summary per comparison. Exit 0 when everything agrees, 1 when anything differs, 2 when a store
  * (or the manifest) cannot be read.
  */
+#include <glib.h>
 #include <mongoc/mongoc.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,7 +44,8 @@ static const ecom_option verify_options[] = {
 
 typedef struct recompute {
     ecom_metrics *metrics;
-    int64_t sessions, converted_sessions, misplaced_rows;
+    GHashTable *session_orders; /* session id -> GArray of total_cents, MongoDB's transactions */
+    int64_t sessions, converted_sessions, misplaced_rows, active_sessions;
     int64_t linked_transactions; /* transactions with a session id */
     ecom_error row_error;
 } recompute;
@@ -139,7 +144,17 @@ static int order_doc(void *arg, const bson_t *doc)
     const char *user = ecom_bson_text(doc, "user_id");
     ecom_metrics_add_order(rc->metrics, user ? user : "", ecom_bson_time(doc, "timestamp"),
                            ecom_bson_int(doc, "total_cents"), units);
-    rc->linked_transactions += ecom_bson_text(doc, "session_id") != NULL;
+    const char *session = ecom_bson_text(doc, "session_id");
+    if (session) { /* counted in its session's segment once HBase has told which that is */
+        rc->linked_transactions++;
+        GArray *totals = g_hash_table_lookup(rc->session_orders, session);
+        if (!totals) {
+            totals = g_array_new(FALSE, FALSE, sizeof(ecom_cents));
+            g_hash_table_insert(rc->session_orders, g_strdup(session), totals);
+        }
+        ecom_cents total = ecom_bson_int(doc, "total_cents");
+        g_array_append_val(totals, total);
+    }
     return 0;
 }
 
@@ -201,6 +216,28 @@ static int session_row(void *arg, const ecom_session_row *row)
     bool converted = strcmp(row->conversion, "converted") == 0;
     ecom_metrics_add_session(rc->metrics, row->start_time, row->viewed_product, row->cart_lines > 0,
                              converted);
+    ecom_segment seg;
+    memset(&seg, 0, sizeof seg);
+    g_strlcpy(seg.device, row->device, sizeof seg.device);
+    g_strlcpy(seg.referrer, row->referrer, sizeof seg.referrer);
+    g_strlcpy(seg.country, row->country, sizeof seg.country);
+    ecom_metrics_add_segment_session(rc->metrics, &seg, row->viewed_product, row->cart_lines > 0,
+                                     converted);
+    GArray *totals = g_hash_table_lookup(rc->session_orders, row->session_id);
+    for (guint i = 0; totals && i < totals->len; i++)
+        ecom_metrics_add_segment_order(rc->metrics, &seg, g_array_index(totals, ecom_cents, i));
+    /* the minute series: the start (written by session_start), each page view (its cell's time),
+     * a conversion (the session_end's time) */
+    if (row->start_time)
+        ecom_metrics_add_minute(rc->metrics, ECOM_MINUTE_SESSIONS, row->start_time, 1);
+    int stored_views =
+        row->page_views < ECOM_ROW_PAGE_VIEWS ? row->page_views : ECOM_ROW_PAGE_VIEWS;
+    for (int i = 0; i < stored_views; i++)
+        ecom_metrics_add_minute(rc->metrics, ECOM_MINUTE_PAGE_VIEWS, row->page_view_times[i], 1);
+    if (converted)
+        ecom_metrics_add_minute(rc->metrics, ECOM_MINUTE_CONVERTED, row->end_time, 1);
+    /* started (the session_start's cells are there) and not ended */
+    rc->active_sessions += *row->device && !row->end_time;
     rc->sessions++;
     rc->converted_sessions += converted;
     size_t n = strlen(row->user_id);
@@ -286,12 +323,15 @@ static int verify_run(ecom_config *cfg)
                 store.prefix);
         counters = ecom_snapshot_new(); /* compare as all zero: every metric then differs */
     }
-    recompute re = {.metrics = ecom_metrics_new()};
+    recompute re = {.metrics = ecom_metrics_new(),
+                    .session_orders = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                                            (GDestroyNotify)g_array_unref)};
     if (!rc && (mongo_recompute(cfg, &re, &err) || hbase_recompute(cfg, &re, &err))) {
         fprintf(stderr, "ecom verify: %s\n", err.msg);
         rc = 2;
     }
     if (!rc) {
+        ecom_metrics_set_active_sessions(re.metrics, re.active_sessions);
         stores = ecom_metrics_snapshot(re.metrics);
         int differences = compare("stores", stores, "redis", counters);
         if (manifest) {
@@ -313,6 +353,7 @@ static int verify_run(ecom_config *cfg)
         rc = differences ? 1 : 0;
     }
     ecom_metrics_free(re.metrics);
+    g_hash_table_destroy(re.session_orders);
     json_decref(manifest);
     json_decref(counters);
     json_decref(stores);

@@ -1,10 +1,14 @@
 /*
  * prometheus.c - the metrics of /api/metrics.json in Prometheus' text exposition format (0.0.4),
- * for /metrics: business totals, per-category revenue, and the pipeline's health.
+ * for /metrics: business totals, per-category revenue, the funnel by segment, the last complete
+ * minute, and the pipeline's health.
  */
 #include "prometheus.h"
 
+#include <stdio.h>
 #include <string.h>
+#include "ecom/snapshot.h"
+#include "ecom/timeutil.h"
 
 /* Label values escape backslash, double quote and newline. */
 static void label_value(ecom_buf *out, const char *s)
@@ -57,6 +61,82 @@ static void labelled_rows(ecom_buf *out, const char *name, const char *help, con
     }
 }
 
+/* The funnel, orders and revenue of every segment: one sample per (dimension, segment). */
+static void segments(const json_t *m, ecom_buf *out)
+{
+    static const char *const steps[] = {"sessions", "viewed", "carted", "converted"};
+    static const struct {
+        const char *name, *help, *field;
+    } sums[] = {
+        {"ecom_segment_orders", "Transactions of sessions, by the session's segment.", "orders"},
+        {"ecom_segment_revenue_cents", "Revenue of sessions' transactions in cents, by segment.",
+         "revenue_cents"},
+    };
+    const json_t *all = json_object_get(m, "segments");
+    family(out, "ecom_segment_funnel_sessions", "gauge",
+           "Distinct sessions that reached a funnel step, by segment (device, referrer, country).");
+    for (int pass = -1; pass < (int)(sizeof sums / sizeof sums[0]); pass++) {
+        if (pass >= 0)
+            family(out, sums[pass].name, "gauge", sums[pass].help);
+        for (int d = 0; d < ECOM_DIMENSIONS; d++) {
+            size_t i;
+            json_t *row;
+            json_array_foreach(json_object_get(all, ecom_dimension_names[d]), i, row)
+            {
+                const char *key = json_string_value(json_object_get(row, "key"));
+                for (size_t k = 0; k < (pass < 0 ? sizeof steps / sizeof steps[0] : 1); k++) {
+                    ecom_buf_printf(out, "%s{dimension=\"%s\",segment=\"",
+                                    pass < 0 ? "ecom_segment_funnel_sessions" : sums[pass].name,
+                                    ecom_dimension_names[d]);
+                    label_value(out, key);
+                    if (pass < 0)
+                        ecom_buf_printf(out, "\",step=\"%s\"} %lld\n", steps[k],
+                                        (long long)get_int(row, steps[k]));
+                    else
+                        ecom_buf_printf(out, "\"} %lld\n",
+                                        (long long)get_int(row, sums[pass].field));
+                }
+            }
+        }
+    }
+}
+
+/* The minute before the newest one of the series: the newest is still filling. Its counts (0
+ * where it has no row) and when it started. */
+static void last_complete_minute(const json_t *m, ecom_buf *out)
+{
+    static const char *const series[] = {"orders", "revenue_cents", "sessions", "page_views",
+                                         "converted"};
+    const json_t *minutes = json_object_get(m, "minutes");
+    size_t n = json_array_size(minutes);
+    const json_t *row = NULL;
+    ecom_time start = 0;
+    if (n > 0) {
+        const char *newest =
+            json_string_value(json_object_get(json_array_get(minutes, n - 1), "minute"));
+        char text[ECOM_TIME_TEXT];
+        snprintf(text, sizeof text, "%.16s:00Z", newest ? newest : "");
+        if (ecom_time_parse(text, &start, NULL) == 0) {
+            start -= 60;
+            char want[ECOM_MINUTE_TEXT];
+            ecom_minute_format(start / 60, want);
+            const json_t *prev = n > 1 ? json_array_get(minutes, n - 2) : NULL;
+            const char *at = prev ? json_string_value(json_object_get(prev, "minute")) : NULL;
+            row = at && strcmp(at, want) == 0 ? prev : NULL;
+        } else {
+            start = 0;
+        }
+    }
+    family(out, "ecom_last_minute", "gauge",
+           "Counts of the last complete minute of event time (the one before the newest).");
+    for (size_t k = 0; k < sizeof series / sizeof series[0]; k++)
+        ecom_buf_printf(out, "ecom_last_minute{series=\"%s\"} %lld\n", series[k],
+                        (long long)get_int(row, series[k]));
+    family(out, "ecom_last_minute_start_seconds", "gauge",
+           "Start of that minute, seconds since the epoch (0 before any event).");
+    ecom_buf_printf(out, "ecom_last_minute_start_seconds %lld\n", (long long)start);
+}
+
 void prometheus_render(const json_t *m, ecom_buf *out)
 {
     int64_t revenue = 0, orders = 0, units = 0;
@@ -94,6 +174,11 @@ void prometheus_render(const json_t *m, ecom_buf *out)
     labelled_rows(out, "ecom_category_revenue_cents", "Revenue of item lines, by category.",
                   json_object_get(m, "category_revenue"), "category", "category_id",
                   "revenue_cents");
+
+    segments(m, out);
+    last_complete_minute(m, out);
+    family(out, "ecom_active_sessions", "gauge", "Sessions started and not ended yet.");
+    ecom_buf_printf(out, "ecom_active_sessions %lld\n", (long long)get_int(m, "active_sessions"));
 
     const json_t *pipeline = json_object_get(m, "pipeline");
     family(out, "ecom_counters_generation", "gauge", "Generation of counters readers use.");

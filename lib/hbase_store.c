@@ -664,8 +664,12 @@ static void row_from_cells(const char *key, size_t key_len, const ecom_hbase_cel
             copy_value(row->referrer, sizeof row->referrer, c);
         else if (column_is(c, "device:type"))
             copy_value(row->device, sizeof row->device, c);
+        else if (column_is(c, "geo:country"))
+            copy_value(row->country, sizeof row->country, c);
         else if (column_in_family(c, "pv:")) {
             static const char needle[] = "\"page_type\":\"product_detail\"";
+            if (row->page_views < ECOM_ROW_PAGE_VIEWS)
+                row->page_view_times[row->page_views] = c->timestamp / 1000;
             row->page_views++;
             row->viewed_product |= g_strstr_len(c->value, (gssize)c->value_len, needle) != NULL;
         } else if (column_in_family(c, "cart:"))

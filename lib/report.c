@@ -39,6 +39,18 @@ const ecom_report ecom_reports[] = {
     {"counts", ECOM_REPORT_FROM_SNAPSHOT, "counts",
      "users,categories,products,transactions,sessions",
      "the dataset summary: distinct users, categories, products, transactions, sessions"},
+    {"minutes", ECOM_REPORT_FROM_SNAPSHOT, "minutes",
+     "minute,orders,revenue_cents,sessions,page_views,converted",
+     "the last 1,440 minutes of event time: orders, revenue, sessions, page views, converted"},
+    {"segments_device", ECOM_REPORT_FROM_SNAPSHOT, "segments.device",
+     "key,sessions,viewed,carted,converted,orders,revenue_cents",
+     "the funnel, orders and revenue per device type"},
+    {"segments_referrer", ECOM_REPORT_FROM_SNAPSHOT, "segments.referrer",
+     "key,sessions,viewed,carted,converted,orders,revenue_cents",
+     "the funnel, orders and revenue per referrer"},
+    {"segments_country", ECOM_REPORT_FROM_SNAPSHOT, "segments.country",
+     "key,sessions,viewed,carted,converted,orders,revenue_cents",
+     "the funnel, orders and revenue per country"},
     {"products", ECOM_REPORT_FROM_PRODUCTS, NULL,
      "product_id,name,category_id,category_name,units,revenue_cents",
      "every product with its category, units and revenue, by revenue"},
@@ -179,9 +191,8 @@ int ecom_report_rows(const ecom_report *rep, const char *id, const ecom_config *
         return -1;
     const ecom_counters_store store = {r, ecom_config_redis_prefix(cfg)};
     json_t *read = NULL;
-    int rc = rep->source == ECOM_REPORT_FROM_PRODUCTS
-                 ? ecom_report_products(&store, &read, err)
-                 : ecom_counters_snapshot(&store, &read, err);
+    int rc = rep->source == ECOM_REPORT_FROM_PRODUCTS ? ecom_report_products(&store, &read, err)
+                                                      : ecom_counters_snapshot(&store, &read, err);
     ecom_redis_free(r);
     if (rc)
         return -1;

@@ -56,6 +56,9 @@ void ecom_hbase_batch_clear(ecom_hbase_batch *b);
  * other than the one filling the next batch, as long as no other thread uses h meanwhile. */
 int ecom_hbase_batch_write(ecom_hbase *h, ecom_hbase_batch *b, ecom_error *err);
 
+/* pv cells a row can hold: the qualifier is the sequence number's last three digits. */
+#define ECOM_ROW_PAGE_VIEWS 1000
+
 /* One session row as read back. */
 typedef struct ecom_session_row {
     char row_key[3 * ECOM_ID_MAX];
@@ -67,8 +70,10 @@ typedef struct ecom_session_row {
     char conversion[ECOM_WORD_MAX]; /* empty while the session has not ended */
     char referrer[ECOM_WORD_MAX];
     char device[ECOM_WORD_MAX];
+    char country[ECOM_GEO_MAX];
     int page_views;
-    bool viewed_product; /* a product_detail page view */
+    ecom_time page_view_times[ECOM_ROW_PAGE_VIEWS]; /* of each pv cell (its timestamp) */
+    bool viewed_product;                            /* a product_detail page view */
     int cart_lines;
 } ecom_session_row;
 

@@ -423,6 +423,83 @@ static void test_facts_without_reference_data(void **state)
     ecom_metrics_free(m);
 }
 
+/* ---- the minute window and the segments ---------------------------------------------------- */
+
+/* The minute series holds exactly the minutes within ECOM_MINUTE_WINDOW of the newest one, in
+ * whatever order the events came: here the newest comes first, then events in and just out of
+ * the window, then one that moves the window on by two minutes. */
+static void test_minute_window_is_the_last_day_of_the_newest(void **state)
+{
+    (void)state;
+    ecom_metrics *m = ecom_metrics_new();
+    ecom_time newest = ecom_time_from_civil(2025, 6, 1, 12, 0, 30);
+    ecom_metrics_add_order(m, "user_000001", newest, 500, 1);
+    ecom_metrics_add_minute(m, ECOM_MINUTE_PAGE_VIEWS, newest - 1439 * 60, 1); /* the first */
+    ecom_metrics_add_minute(m, ECOM_MINUTE_SESSIONS, newest - 1440 * 60, 1);   /* just out */
+    ecom_metrics_add_minute(m, ECOM_MINUTE_CONVERTED, newest - 60, 2);
+    ecom_metrics_add_minute(m, ECOM_MINUTE_CONVERTED, newest - 40 * 86400, 1); /* a late one */
+    ecom_metrics_add_minute(m, ECOM_MINUTE_SESSIONS, newest - 5, 1); /* the newest minute too */
+    json_t *snap = ecom_metrics_snapshot(m);
+    json_t *minutes = json_object_get(snap, "minutes");
+    assert_int_equal(json_array_size(minutes), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(minutes, 0), "minute")),
+                        "2025-05-31T12:01Z");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(minutes, 0), "page_views")),
+                     1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(minutes, 1), "converted")),
+                     2);
+    json_t *last = json_array_get(minutes, 2);
+    assert_string_equal(json_string_value(json_object_get(last, "minute")), "2025-06-01T12:00Z");
+    assert_int_equal(json_integer_value(json_object_get(last, "orders")), 1);
+    assert_int_equal(json_integer_value(json_object_get(last, "revenue_cents")), 500);
+    assert_int_equal(json_integer_value(json_object_get(last, "sessions")), 1);
+    json_decref(snap);
+
+    /* two minutes on: the first minute of the window above falls out of it */
+    ecom_metrics_add_minute(m, ECOM_MINUTE_PAGE_VIEWS, newest + 120, 1);
+    snap = ecom_metrics_snapshot(m);
+    minutes = json_object_get(snap, "minutes");
+    assert_int_equal(json_array_size(minutes), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(minutes, 0), "minute")),
+                        "2025-06-01T11:59Z");
+    json_decref(snap);
+    ecom_metrics_free(m);
+}
+
+/* Segments: each dimension counts every session once, "unknown" for what no event carried;
+ * orders count in their session's segment. */
+static void test_segments(void **state)
+{
+    (void)state;
+    ecom_metrics *m = ecom_metrics_new();
+    ecom_segment mobile_us = {"mobile", "email", "USA"}, none = {"", "", ""};
+    ecom_metrics_add_segment_session(m, &mobile_us, true, true, true);
+    ecom_metrics_add_segment_session(m, &mobile_us, true, false, false);
+    ecom_metrics_add_segment_session(m, &none, false, false, false);
+    ecom_metrics_add_segment_order(m, &mobile_us, 1234);
+    ecom_metrics_set_active_sessions(m, 2);
+    json_t *snap = ecom_metrics_snapshot(m);
+    json_t *device = json_object_get(json_object_get(snap, "segments"), "device");
+    assert_int_equal(json_array_size(device), 2);
+    json_t *row = json_array_get(device, 0);
+    assert_string_equal(json_string_value(json_object_get(row, "key")), "mobile");
+    assert_int_equal(json_integer_value(json_object_get(row, "sessions")), 2);
+    assert_int_equal(json_integer_value(json_object_get(row, "viewed")), 2);
+    assert_int_equal(json_integer_value(json_object_get(row, "carted")), 1);
+    assert_int_equal(json_integer_value(json_object_get(row, "converted")), 1);
+    assert_int_equal(json_integer_value(json_object_get(row, "orders")), 1);
+    assert_int_equal(json_integer_value(json_object_get(row, "revenue_cents")), 1234);
+    row = json_array_get(device, 1);
+    assert_string_equal(json_string_value(json_object_get(row, "key")), "unknown");
+    assert_int_equal(json_integer_value(json_object_get(row, "sessions")), 1);
+    json_t *country = json_object_get(json_object_get(snap, "segments"), "country");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(country, 0), "key")),
+                        "USA");
+    assert_int_equal(json_integer_value(json_object_get(snap, "active_sessions")), 2);
+    json_decref(snap);
+    ecom_metrics_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -432,6 +509,8 @@ int main(void)
         cmocka_unit_test(test_empty_snapshot),
         cmocka_unit_test(test_top_products_keep_first_ten),
         cmocka_unit_test(test_facts_without_reference_data),
+        cmocka_unit_test(test_minute_window_is_the_last_day_of_the_newest),
+        cmocka_unit_test(test_segments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
