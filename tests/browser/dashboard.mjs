@@ -222,6 +222,12 @@ function lastTwoHours(s) {
   });
 }
 
+async function downloadCsv(page, link, name) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click(link)]);
+  assert.match(download.suggestedFilename(), name, 'file name');
+  return parseCsv(readFileSync(await download.path(), 'utf8'));
+}
+
 async function checkMinutes(page, s) {
   const want = lastTwoHours(s);
   const o = await chartOption(page, 'chart-minutes');
@@ -267,6 +273,11 @@ async function checkSegments(page, s) {
   const last = s.segments[DIMENSIONS[DIMENSIONS.length - 1]];
   assert.deepEqual(table.map((r) => r.slice(0, 3)), last.map((r) => [keyLabel(r.key), intFormat.format(r.orders), dollars(r.revenue_cents)]), 'revenue by country as a table');
   await page.click('#chart-segment-revenue-table-toggle');
+  // and as a file: the funnel's CSV link downloads that dimension's export
+  const file = await downloadCsv(page, '#chart-funnel-csv', /^ecom-segments_country-\d{4}-\d\d-\d\dT\d{4}Z\.csv$/);
+  assert.deepEqual(file, [['key', 'sessions', 'viewed', 'carted', 'converted', 'orders', 'revenue_cents', 'revenue'],
+    ...last.map((r) => [r.key, ...['sessions', 'viewed', 'carted', 'converted', 'orders', 'revenue_cents'].map((k) => String(r[k])), money(r.revenue_cents)])],
+  'segments_country.csv');
 
   await page.click('#segment-all');
   o = await chartOption(page, 'chart-funnel');
@@ -370,8 +381,13 @@ async function main() {
     ok(`every chart and tile shows Redis' numbers (${redis.counts.transactions} transactions, ${redis.counts.sessions} sessions)`);
 
     const backfill = await checkMinutes(page, shown);
+    const minutesCsv = await downloadCsv(page, '#chart-minutes-csv', /^ecom-minutes-\d{4}-\d\d-\d\dT\d{4}Z\.csv$/);
+    assert.deepEqual(minutesCsv, [['minute', 'orders', 'revenue_cents', 'revenue', 'sessions', 'page_views', 'converted'],
+      ...shown.minutes.map((m) => [m.minute, String(m.orders), String(m.revenue_cents), money(m.revenue_cents), String(m.sessions),
+        String(m.page_views), String(m.converted)])], 'minutes.csv');
     ok(`the last 2 hours by minute and the active now tile show Redis' numbers (up to ${backfill[MINUTE_WINDOW - 1].minute}, ` +
-      `${sum(backfill, 'sessions')} sessions, ${sum(backfill, 'orders')} orders; ${shown.active_sessions} active)`);
+      `${sum(backfill, 'sessions')} sessions, ${sum(backfill, 'orders')} orders; ${shown.active_sessions} active); ` +
+      `its CSV link downloads Redis' ${shown.minutes.length} minutes`);
     await checkSegments(page, shown);
     await checkRange(page, shown);
 

@@ -3,9 +3,9 @@
 // (sorted, filtered and paged here in the browser, refreshed live without losing any of that).
 // The CSV links are the server's exports (/api/export/<name>.csv, the same rows as
 // `ecom report`); the products come from /api/export/products.json. Figures that no export
-// holds (the last two hours by minute, the segments, Kafka's samples) the page writes into the
-// file itself, from the snapshot it shows. A panel whose chart follows the segment switch shows
-// and downloads the rows of the segment chosen.
+// holds (the shop's revenue in one row, Kafka's samples) the page writes into the file itself,
+// from the snapshot it shows. A chart that follows the segment switch shows and downloads the
+// rows of the dimension chosen (segments_device, segments_referrer, segments_country).
 
 const $ = (id) => document.getElementById(id);
 
@@ -51,7 +51,6 @@ const csvText = (header, rows) => [header, ...rows].map((r) => r.map(csvField).j
 const rawFile = (fields) => (rows) => csvText(fields.map(([name]) => name), rows.map((r) => fields.map(([, v]) => v(r))));
 
 const SEGMENT_NAMES = { device: 'Device', referrer: 'Referrer', country: 'Country' };
-const SEGMENT_FIELDS = ['key', 'sessions', 'viewed', 'carted', 'converted', 'orders', 'revenue_cents'];
 
 // data: the page's readings of the snapshot that the charts draw (minuteWindow, segmentRows,
 // revenueRows, segmentLabel), so a table shows exactly the chart's rows
@@ -67,11 +66,7 @@ export function setupTables(fmt, charts, current, data) {
     ['Revenue', (p) => money(p.revenue_cents), true],
   ];
 
-  const segmentView = (v) => ({
-    file: (s) => rawFile(SEGMENT_FIELDS.map((k) => [k, (r) => r[k]]))(data.segmentRows(s, current.segment)),
-    name: () => `segments-${current.segment}`,
-    ...v,
-  });
+  const segmentView = (v) => ({ csv: `segments_${current.segment}`, ...v });
 
   // chart id -> the export its CSV link downloads (or the file the page writes, and its name),
   // its rows in the snapshot, its columns; a function gives the view of the segment chosen
@@ -81,8 +76,7 @@ export function setupTables(fmt, charts, current, data) {
       columns: [['Minute (UTC)', (m) => m.minute.slice(0, 16).replace('T', ' ')], ['Revenue', (m) => money(m.revenue_cents), true],
         ['Orders', (m) => count(m.orders), true], ['Sessions', (m) => count(m.sessions), true],
         ['Page views', (m) => count(m.page_views), true], ['Converted', (m) => count(m.converted), true]],
-      file: (s) => rawFile(['minute', 'orders', 'revenue_cents', 'sessions', 'page_views', 'converted'].map((k) => [k, (m) => m[k]]))(data.minuteWindow(s)),
-      name: () => 'minutes',
+      csv: 'minutes', // every minute Redis holds, up to 1,440; the table is the chart's 120
     },
     'chart-segment-revenue': () => (current.segment === 'all' ? {
       rows: (s) => data.revenueRows(s, 'all'),
