@@ -136,6 +136,27 @@ const emptyNote = (text) => ({ text, left: 'center', top: 'middle', show: false,
 const baseTooltip = { confine: true, backgroundColor: '#fff', borderColor: '#dde2ea', textStyle: { color: '#1f2933' } };
 const axisLabel = { color: '#52606d', fontSize: 11 };
 
+// What the two segment charts share: colours and legend, a note while there are no rows, a
+// category per segment value, and a tooltip of the value under the pointer (rowsOf gives the
+// chart's rows, figures the tooltip's lines of one row).
+function segmentFrame(color, legend, rowsOf, figures) {
+  return {
+    color,
+    title: emptyNote('No segments counted yet'),
+    legend: { top: 0, data: legend },
+    grid: { left: 8, right: 8, top: 36, bottom: 8, containLabel: true },
+    tooltip: {
+      ...baseTooltip,
+      trigger: 'axis',
+      formatter: (params) => {
+        const r = rowsOf(current.snapshot, current.segment)[params[0].dataIndex];
+        return tooltip(segmentTitle(r.key), figures(r));
+      },
+    },
+    xAxis: { type: 'category', axisLabel: { ...axisLabel, interval: 0, rotate: 30, formatter: (n) => truncate(n, 14) } },
+  };
+}
+
 // Each chart gets its fixed parts once (base) and only data on every update,
 // so the instances in window.ecomDashboard.charts never change.
 const chartSpecs = {
@@ -260,25 +281,13 @@ const chartSpecs = {
     },
     // with a segment chosen: the same steps (sessions first) as bars, side by side per value
     bySegment: {
-      color: FUNNEL_COLORS,
-      title: emptyNote('No segments counted yet'),
-      legend: { top: 0, data: FUNNEL_STEPS.map(([name]) => name) },
-      grid: { left: 8, right: 8, top: 36, bottom: 8, containLabel: true },
-      tooltip: {
-        ...baseTooltip,
-        trigger: 'axis',
-        formatter: (params) => {
-          const r = segmentRows(current.snapshot, current.segment)[params[0].dataIndex];
-          return tooltip(segmentTitle(r.key), [
-            ...FUNNEL_STEPS.map(([name, k], i) => [name, count(r[k]), FUNNEL_COLORS[i]]),
-            ['Viewed / sessions', percent(r.viewed, r.sessions)],
-            ['Carted / viewed', percent(r.carted, r.viewed)],
-            ['Converted / carted', percent(r.converted, r.carted)],
-            ['Converted / sessions', percent(r.converted, r.sessions)],
-          ]);
-        },
-      },
-      xAxis: { type: 'category', axisLabel: { ...axisLabel, interval: 0, rotate: 30, formatter: (n) => truncate(n, 14) } },
+      ...segmentFrame(FUNNEL_COLORS, FUNNEL_STEPS.map(([name]) => name), segmentRows, (r) => [
+        ...FUNNEL_STEPS.map(([name, k], i) => [name, count(r[k]), FUNNEL_COLORS[i]]),
+        ['Viewed / sessions', percent(r.viewed, r.sessions)],
+        ['Carted / viewed', percent(r.carted, r.viewed)],
+        ['Converted / carted', percent(r.converted, r.carted)],
+        ['Converted / sessions', percent(r.converted, r.sessions)],
+      ]),
       yAxis: { type: 'value', minInterval: 1, axisLabel: { ...axisLabel, formatter: count } },
       series: FUNNEL_STEPS.map(([name], i) => ({
         name,
@@ -323,23 +332,11 @@ const chartSpecs = {
 
   'chart-segment-revenue': {
     base: {
-      color: [COLORS.revenue, COLORS.orders],
-      title: emptyNote('No segments counted yet'),
-      legend: { top: 0, data: ['Revenue', 'Orders'] },
-      grid: { left: 8, right: 8, top: 36, bottom: 8, containLabel: true },
-      tooltip: {
-        ...baseTooltip,
-        trigger: 'axis',
-        formatter: (params) => {
-          const r = revenueRows(current.snapshot, current.segment)[params[0].dataIndex];
-          return tooltip(segmentTitle(r.key), [
-            ['Revenue', dollars(r.revenue_cents), COLORS.revenue],
-            ['Orders', count(r.orders), COLORS.orders],
-            ['Average order', r.orders > 0 ? dollars(Math.round(r.revenue_cents / r.orders)) : '—'],
-          ]);
-        },
-      },
-      xAxis: { type: 'category', axisLabel: { ...axisLabel, interval: 0, rotate: 30, formatter: (n) => truncate(n, 14) } },
+      ...segmentFrame([COLORS.revenue, COLORS.orders], ['Revenue', 'Orders'], revenueRows, (r) => [
+        ['Revenue', dollars(r.revenue_cents), COLORS.revenue],
+        ['Orders', count(r.orders), COLORS.orders],
+        ['Average order', r.orders > 0 ? dollars(Math.round(r.revenue_cents / r.orders)) : '—'],
+      ]),
       yAxis: [
         { type: 'value', name: 'Revenue', axisLabel: { ...axisLabel, formatter: dollarsShort } },
         { type: 'value', name: 'Orders', minInterval: 1, splitLine: { show: false }, axisLabel },
