@@ -78,6 +78,7 @@ typedef struct session_entry {
     int64_t start_minute; /* likewise */
     int64_t end_minute;   /* of a converted session_end */
     unsigned steps;       /* bit per STEP_ */
+    unsigned segmented;   /* the steps an event carrying a segment brought (not version 1) */
     unsigned marks;       /* MARK_STARTED | MARK_ENDED: the batch has its session_start, _end */
     ecom_segment segment; /* from the first of its events that carries one */
 } session_entry;
@@ -225,6 +226,19 @@ static int64_t minute_of(ecom_time t)
     return t >= 0 ? t / 60 : -((-t + 59) / 60);
 }
 
+/* The funnel steps one event reaches. */
+static unsigned brought_steps(const ecom_session_event *ev)
+{
+    unsigned steps = 1u << STEP_SEEN;
+    if (ev->type == ECOM_EV_PAGE_VIEW && ev->u.page_view.page_type == ECOM_PAGE_PRODUCT_DETAIL)
+        steps |= 1u << STEP_VIEWED;
+    else if (ev->type == ECOM_EV_CART_ADD)
+        steps |= 1u << STEP_CARTED;
+    else if (ev->type == ECOM_EV_SESSION_END && ev->u.end.conversion_status == ECOM_CONV_CONVERTED)
+        steps |= 1u << STEP_CONVERTED;
+    return steps;
+}
+
 static void add_event(ecom_counters_batch *b, const ecom_session_event *ev)
 {
     session_entry *s = g_hash_table_lookup(b->sessions, ev->session_id);
@@ -237,24 +251,23 @@ static void add_event(ecom_counters_batch *b, const ecom_session_event *ev)
     }
     if (!*s->segment.device && *ev->segment.device)
         s->segment = ev->segment;
-    s->steps |= 1u << STEP_SEEN;
+    unsigned brought = brought_steps(ev);
+    s->steps |= brought;
     if (ev->type == ECOM_EV_SESSION_START) {
         s->marks |= MARK_STARTED;
     } else if (ev->type == ECOM_EV_PAGE_VIEW) {
-        if (ev->u.page_view.page_type == ECOM_PAGE_PRODUCT_DETAIL)
-            s->steps |= 1u << STEP_VIEWED;
         page_view_entry pv = {.seq = ev->u.page_view.seq, .minute = minute_of(ev->ts)};
         g_strlcpy(pv.session_id, ev->session_id, sizeof pv.session_id);
         g_array_append_val(b->page_views, pv);
-    } else if (ev->type == ECOM_EV_CART_ADD) {
-        s->steps |= 1u << STEP_CARTED;
     } else if (ev->type == ECOM_EV_SESSION_END) {
         s->marks |= MARK_ENDED;
-        if (ev->u.end.conversion_status == ECOM_CONV_CONVERTED) {
-            s->steps |= 1u << STEP_CONVERTED;
+        if (ev->u.end.conversion_status == ECOM_CONV_CONVERTED)
             s->end_minute = minute_of(ev->ts);
-        }
     }
+    /* a step counts in a segment only when an event that carries one brought it, so a version 1
+     * event counts in "unknown" however the batches fall */
+    if (*ev->segment.device)
+        s->segmented |= brought;
 }
 
 static void add_reference(ecom_counters_batch *b, ecom_kind kind, const char *id, const char *name,
@@ -575,7 +588,8 @@ static void plan_session(ecom_counters_writer *w, const session_entry *s)
             continue;
         snprintf(day_field, sizeof day_field, "%s:%s", day, step_names[step]);
         snprintf(total_field, sizeof total_field, "total:%s", step_names[step]);
-        segment_fields(&s->segment, step_names[step], seg);
+        static const ecom_segment unknown; /* all empty: "unknown" */
+        segment_fields(s->segmented & (1u << step) ? &s->segment : &unknown, step_names[step], seg);
         const char *targets[] = {"funnel", day_field,  "counts", "sessions", "segments",
                                  seg[0],   "segments", seg[1],   "segments", seg[2]};
         if (step != STEP_SEEN) { /* a step counts on its day and in the total */

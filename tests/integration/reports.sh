@@ -7,7 +7,8 @@
 #     decimal amount beside every cents column); `products` holds every product with its name,
 #     category and category name, units and revenue equal to the sums over the published
 #     transactions, by revenue then id, its units summing to the daily units and its revenue per
-#     category to category_revenue; a user's sessions equal `ecom sessions --json`;
+#     category to category_revenue; the minute series and the three segment lists likewise; a
+#     user's sessions equal `ecom sessions --json`;
 #   - headers: text/csv, Content-Disposition with a file name saying what and when; 404 for an
 #     unknown name or extension, 400 for a malformed user id;
 #   - `ecom report NAME --format csv` prints the API's file byte for byte, --format json its JSON,
@@ -71,8 +72,8 @@ PY
 "$ECOM_BIN" sessions "$user" --hbase-table "$table" --json >"$tmp/sessions.json"
 
 # ---- the API ------------------------------------------------------------------------------------
-names=(daily_sales funnel_by_day category_revenue spend_by_registration_year cohorts counts products
-  "users/$user/sessions")
+names=(daily_sales funnel_by_day category_revenue spend_by_registration_year cohorts counts minutes
+  segments_device segments_referrer segments_country products "users/$user/sessions")
 mkdir -p "$tmp/api" "$tmp/cli"
 for name in "${names[@]}"; do
   file=${name//\//-}
@@ -124,6 +125,9 @@ reports = {
     "spend_by_registration_year": (snap["spend_by_registration_year"], ["year", "orders", "total_cents", "mean_cents"]),
     "cohorts": (snap["cohorts"], ["registration_month", "transaction_month", "users"]),
     "counts": ([snap["counts"]], ["users", "categories", "products", "transactions", "sessions"]),
+    "minutes": (snap["minutes"], ["minute", "orders", "revenue_cents", "sessions", "page_views", "converted"]),
+    **{f"segments_{d}": (snap["segments"][d], ["key", "sessions", "viewed", "carted", "converted", "orders", "revenue_cents"])
+       for d in ("device", "referrer", "country")},
 }
 for name, (rows, fields) in reports.items():
     got, want = read_csv(name), expected(rows, fields)
