@@ -342,14 +342,18 @@ async function checkRange(page, s) {
   return [a, b];
 }
 
-// An order published straight to Kafka: a standalone transaction of the backfill, copied with a
-// new id and stamped `now`.
-function publishOrder(now) {
+// A standalone transaction of the backfill, the model of an order published live.
+function standaloneTransaction() {
   const lines = execFileSync('kcat', ['-C', '-b', brokers, '-t', `${args['topic-prefix']}transactions`, '-e', '-q', '-o', 'beginning'],
     { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).split('\n').filter(Boolean);
   const txn = lines.map((l) => JSON.parse(l)).find((x) => !x.session_id);
   assert.ok(txn, 'the backfill has no standalone transaction to copy');
-  const order = { ...txn, transaction_id: `txn_${String(Date.now()).slice(-10)}`, timestamp: now };
+  return txn;
+}
+
+// An order published straight to Kafka: the model with a new id, stamped `now`.
+function publishOrder(model, now) {
+  const order = { ...model, transaction_id: `txn_${String(Date.now()).slice(-10)}`, timestamp: now };
   execFileSync('kcat', ['-P', '-b', brokers, '-t', `${args['topic-prefix']}transactions`, '-k', order.user_id], { input: `${JSON.stringify(order)}\n` });
   return order;
 }
@@ -398,11 +402,12 @@ async function main() {
     // moving on to their minute
     await page.evaluate(() => { window.notReloaded = true; });
     const before = shown.counts.sessions;
+    const model = standaloneTransaction();
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     const minute = `${now.slice(0, 16)}Z`;
     const t0 = Date.now();
     publishSessionStart(args.user, now);
-    const order = publishOrder(now);
+    const order = publishOrder(model, now);
     await page.waitForFunction((n) => window.ecomDashboard.snapshot.counts.sessions > n, before, { timeout: 10000 });
     const elapsed = Date.now() - t0;
     await page.waitForFunction((m) => {
