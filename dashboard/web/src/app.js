@@ -163,6 +163,8 @@ const chartSpecs = {
   'chart-minutes': {
     base: {
       color: [COLORS.revenue, COLORS.orders, COLORS.sessions],
+      // redrawn about every second under live traffic: transitions would never settle
+      animation: false,
       title: emptyNote('No events counted by minute yet'),
       legend: { top: 0, data: ['Revenue', 'Orders', 'Sessions'] },
       grid: { left: 8, right: 8, top: 36, bottom: 8, containLabel: true },
