@@ -3,7 +3,10 @@
 // while the page is open appears within 2 s without a reload, and the user search shows that
 // user's sessions; a chart's table toggle shows its rows, its CSV link downloads the export,
 // and the products table sorts, filters, pages (5,000 rows too) and keeps all that through live
-// updates. Run by tests/integration/dashboard_browser.sh against the real stack:
+// updates. The live parts: the last 2 hours by minute and the "active now" tile equal Redis and
+// move within 2 s of a session and an order published now, the segment switch shows Redis'
+// funnel and revenue per device, referrer and country, and a range brushed on the daily chart
+// adds up Redis' days. Run by tests/integration/dashboard_browser.sh against the real stack:
 //   node dashboard.mjs --url URL --ecom ECOM_BIN --topic-prefix P --seed N --scale F
 //                      --user USER_ID --sessions SESSIONS.json --screenshot OUT.png
 // (seed and scale are the backfill's: the live traffic of the screenshot comes from the same shop)
@@ -200,9 +203,163 @@ async function checkProducts(page) {
   return { category, word };
 }
 
+// ---- the live parts ------------------------------------------------------------------------
+
+const MINUTE_WINDOW = 120;
+const noEvents = (minute) => ({ minute, orders: 0, revenue_cents: 0, sessions: 0, page_views: 0, converted: 0 });
+
+// The 120 minutes the chart should draw: up to the newest minute Redis holds, zeros where the
+// snapshot has no row.
+function lastTwoHours(s) {
+  assert.ok(s.minutes.length > 0, 'Redis holds no minutes');
+  const names = s.minutes.map((m) => m.minute);
+  assert.deepEqual(names, [...names].sort(), 'the minutes are sorted');
+  const end = Date.parse(`${names[names.length - 1].slice(0, -1)}:00Z`);
+  const held = new Map(s.minutes.map((m) => [m.minute, m]));
+  return Array.from({ length: MINUTE_WINDOW }, (_, i) => {
+    const minute = `${new Date(end - (MINUTE_WINDOW - 1 - i) * 60000).toISOString().slice(0, 16)}Z`;
+    return held.get(minute) ?? noEvents(minute);
+  });
+}
+
+async function downloadCsv(page, link, name) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click(link)]);
+  assert.match(download.suggestedFilename(), name, 'file name');
+  return parseCsv(readFileSync(await download.path(), 'utf8'));
+}
+
+async function checkMinutes(page, s) {
+  const want = lastTwoHours(s);
+  const o = await chartOption(page, 'chart-minutes');
+  assert.deepEqual(o.xAxis[0], want.map((m) => m.minute), 'minutes: the axis ends at the newest minute');
+  assert.deepEqual(o.series[0], want.map((m) => m.revenue_cents), 'minutes: revenue');
+  assert.deepEqual(o.series[1], want.map((m) => m.orders), 'minutes: orders');
+  assert.deepEqual(o.series[2], want.map((m) => m.sessions), 'minutes: sessions');
+  assert.ok(o.series[2].some((n) => n > 0), 'minutes: no session in the last two hours');
+  assert.equal(await page.$eval('#kpi-active', (e) => e.textContent.trim()), intFormat.format(s.active_sessions), 'active now tile');
+  return want;
+}
+
+const DIMENSIONS = ['device', 'referrer', 'country'];
+const keyLabel = (k) => (!k || k === 'unknown' ? '(unknown)' : k);
+const sum = (rows, k) => rows.reduce((n, r) => n + r[k], 0);
+
+// Each position of the switch: the funnel and the revenue chart draw Redis' rows of that dimension.
+async function checkSegments(page, s) {
+  const revenue = sum(s.daily_sales, 'revenue_cents');
+  let o = await chartOption(page, 'chart-segment-revenue');
+  assert.deepEqual([o.series[0], o.series[1]], [[revenue], [s.counts.transactions]], 'revenue, all segments');
+  for (const dim of DIMENSIONS) {
+    const rows = s.segments[dim];
+    assert.ok(rows.length > 0, `no ${dim} segments`);
+    // every session has one value of each dimension, so each dimension adds up to the whole
+    assert.equal(sum(rows, 'sessions'), s.counts.sessions, `${dim}: sessions add up`);
+    for (const k of ['viewed', 'carted', 'converted']) assert.equal(sum(rows, k), s.funnel.total[k], `${dim}: ${k} adds up`);
+    assert.ok(sum(rows, 'revenue_cents') <= revenue && sum(rows, 'orders') <= s.counts.transactions, `${dim}: revenue within the whole`);
+
+    await page.click(`#segment-${dim}`);
+    assert.equal(await page.$eval(`#segment-${dim}`, (e) => e.getAttribute('aria-pressed')), 'true', `${dim} pressed`);
+    o = await chartOption(page, 'chart-funnel');
+    assert.deepEqual(o.xAxis[0], rows.map((r) => keyLabel(r.key)), `funnel by ${dim}: values`);
+    assert.deepEqual(o.series, ['sessions', 'viewed', 'carted', 'converted'].map((k) => rows.map((r) => r[k])), `funnel by ${dim}`);
+    o = await chartOption(page, 'chart-segment-revenue');
+    assert.deepEqual(o.xAxis[0], rows.map((r) => keyLabel(r.key)), `revenue by ${dim}: values`);
+    assert.deepEqual([o.series[0], o.series[1]], [rows.map((r) => r.revenue_cents), rows.map((r) => r.orders)], `revenue by ${dim}`);
+    assert.match(await page.$eval('#funnel-title', (e) => e.textContent), new RegExp(`by ${dim}$`), 'funnel title');
+  }
+  // the last dimension as a table, as a person reads it
+  await page.click('#chart-segment-revenue-table-toggle');
+  const table = await page.$$eval('#chart-segment-revenue-table tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+  const last = s.segments[DIMENSIONS[DIMENSIONS.length - 1]];
+  assert.deepEqual(table.map((r) => r.slice(0, 3)), last.map((r) => [keyLabel(r.key), intFormat.format(r.orders), dollars(r.revenue_cents)]), 'revenue by country as a table');
+  await page.click('#chart-segment-revenue-table-toggle');
+  // and as a file: the funnel's CSV link downloads that dimension's export
+  const file = await downloadCsv(page, '#chart-funnel-csv', /^ecom-segments_country-\d{4}-\d\d-\d\dT\d{4}Z\.csv$/);
+  assert.deepEqual(file, [['key', 'sessions', 'viewed', 'carted', 'converted', 'orders', 'revenue_cents', 'revenue'],
+    ...last.map((r) => [r.key, ...['sessions', 'viewed', 'carted', 'converted', 'orders', 'revenue_cents'].map((k) => String(r[k])), money(r.revenue_cents)])],
+  'segments_country.csv');
+
+  await page.click('#segment-all');
+  o = await chartOption(page, 'chart-funnel');
+  assert.deepEqual(o.series[0].map((d) => d.value), [s.funnel.total.viewed, s.funnel.total.carted, s.funnel.total.converted], 'funnel, all again');
+  ok(`the segment switch shows Redis' funnel and revenue by ${DIMENSIONS.map((d) => `${d} (${s.segments[d].length})`).join(', ')}, and all`);
+}
+
+// Drags across the daily chart from day a to day b, as a mouse does.
+async function brushDays(page, a, b) {
+  await page.locator('#chart-sales').scrollIntoViewIfNeeded();
+  const box = await page.locator('#chart-sales').boundingBox();
+  const [xa, xb] = await page.evaluate(([i, j]) => {
+    const c = window.ecomDashboard.charts['chart-sales'];
+    return [c.convertToPixel({ xAxisIndex: 0 }, i), c.convertToPixel({ xAxisIndex: 0 }, j)];
+  }, [a, b]);
+  const y = box.y + box.height * 0.6;
+  await page.mouse.move(box.x + xa, y);
+  await page.mouse.down();
+  await page.mouse.move(box.x + xb, y, { steps: 10 });
+  await page.mouse.up();
+}
+
+async function rangeShown(page) {
+  return page.evaluate(() => Object.fromEntries(['days', 'revenue', 'orders', 'aov', 'conversion']
+    .map((k) => [k, document.getElementById(`range-${k}`).textContent.trim()])));
+}
+
+function rangeWanted(s, from, to) {
+  const inRange = (d) => d.day >= from && d.day <= to;
+  const days = s.daily_sales.filter(inRange);
+  const funnel = s.funnel.by_day.filter(inRange);
+  const revenue = sum(days, 'revenue_cents');
+  const orders = sum(days, 'orders');
+  const viewed = sum(funnel, 'viewed');
+  return {
+    days: days.length,
+    revenue: dollars(revenue),
+    orders: intFormat.format(orders),
+    aov: orders ? dollars(Math.round(revenue / orders)) : '—',
+    conversion: viewed ? `${((100 * sum(funnel, 'converted')) / viewed).toFixed(1)}%` : '—',
+  };
+}
+
+async function checkRange(page, s) {
+  const days = s.daily_sales.map((d) => d.day);
+  const a = Math.floor(days.length / 4);
+  const b = Math.floor(days.length / 2);
+  assert.ok(b > a, `too few days (${days.length}) to choose a range`);
+  await brushDays(page, a, b);
+  await page.waitForFunction(() => window.ecomDashboard.range, null, { timeout: 5000 });
+  assert.deepEqual(await page.evaluate(() => window.ecomDashboard.range), { from: days[a], to: days[b] }, 'the brushed days');
+  const want = rangeWanted(s, days[a], days[b]);
+  assert.deepEqual(await rangeShown(page), { ...want, days: `${days[a]} to ${days[b]} · ${want.days} days` }, 'range figures');
+  assert.equal(want.days, b - a + 1);
+  ok(`a range brushed on the daily chart, ${days[a]} to ${days[b]}: ${want.revenue}, ${want.orders} orders, ` +
+    `${want.aov} per order, ${want.conversion} conversion, as Redis' days add up`);
+  await page.click('#range-clear');
+  await page.waitForFunction(() => !window.ecomDashboard.range, null, { timeout: 5000 });
+  const all = rangeWanted(s, days[0], days[days.length - 1]);
+  assert.deepEqual(await rangeShown(page), { ...all, days: `all ${all.days} days` }, 'range figures of every day');
+  assert.equal(await page.isVisible('#range-clear'), false, 'the clear button goes with the range');
+  return [a, b];
+}
+
+// A standalone transaction of the backfill, the model of an order published live.
+function standaloneTransaction() {
+  const lines = execFileSync('kcat', ['-C', '-b', brokers, '-t', `${args['topic-prefix']}transactions`, '-e', '-q', '-o', 'beginning'],
+    { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).split('\n').filter(Boolean);
+  const txn = lines.map((l) => JSON.parse(l)).find((x) => !x.session_id);
+  assert.ok(txn, 'the backfill has no standalone transaction to copy');
+  return txn;
+}
+
+// An order published straight to Kafka: the model with a new id, stamped `now`.
+function publishOrder(model, now) {
+  const order = { ...model, transaction_id: `txn_${String(Date.now()).slice(-10)}`, timestamp: now };
+  execFileSync('kcat', ['-P', '-b', brokers, '-t', `${args['topic-prefix']}transactions`, '-k', order.user_id], { input: `${JSON.stringify(order)}\n` });
+  return order;
+}
+
 // A new session's first event, published straight to Kafka.
-function publishSessionStart(user) {
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+function publishSessionStart(user, now) {
   const id = `sess_${String(Date.now()).slice(-10)}`;
   const event = {
     schema_version: 1, event_id: `${id}-0`, type: 'session_start', session_id: id, user_id: user, ts: now, start_time: now,
@@ -227,20 +384,52 @@ async function main() {
     await checkTiles(page, shown);
     ok(`every chart and tile shows Redis' numbers (${redis.counts.transactions} transactions, ${redis.counts.sessions} sessions)`);
 
+    const backfill = await checkMinutes(page, shown);
+    const minutesCsv = await downloadCsv(page, '#chart-minutes-csv', /^ecom-minutes-\d{4}-\d\d-\d\dT\d{4}Z\.csv$/);
+    assert.deepEqual(minutesCsv, [['minute', 'orders', 'revenue_cents', 'revenue', 'sessions', 'page_views', 'converted'],
+      ...shown.minutes.map((m) => [m.minute, String(m.orders), String(m.revenue_cents), money(m.revenue_cents), String(m.sessions),
+        String(m.page_views), String(m.converted)])], 'minutes.csv');
+    ok(`the last 2 hours by minute and the active now tile show Redis' numbers (up to ${backfill[MINUTE_WINDOW - 1].minute}, ` +
+      `${sum(backfill, 'sessions')} sessions, ${sum(backfill, 'orders')} orders; ${shown.active_sessions} active); ` +
+      `its CSV link downloads Redis' ${shown.minutes.length} minutes`);
+    await checkSegments(page, shown);
+    await checkRange(page, shown);
+
     await checkTableAndCsv(page, shown);
     const filters = await checkProducts(page);
 
-    // live: an event published now shows up without a reload
+    // live: a session and an order published now show up without a reload, the minute chart
+    // moving on to their minute
     await page.evaluate(() => { window.notReloaded = true; });
     const before = shown.counts.sessions;
+    const model = standaloneTransaction();
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const minute = `${now.slice(0, 16)}Z`;
     const t0 = Date.now();
-    publishSessionStart(args.user);
+    publishSessionStart(args.user, now);
+    const order = publishOrder(model, now);
     await page.waitForFunction((n) => window.ecomDashboard.snapshot.counts.sessions > n, before, { timeout: 10000 });
     const elapsed = Date.now() - t0;
+    await page.waitForFunction((m) => {
+      const o = window.ecomDashboard.charts['chart-minutes'].getOption();
+      const last = o.xAxis[0].data.length - 1;
+      return o.xAxis[0].data[last] === m && o.series[1].data[last] >= 1 && o.series[2].data[last] >= 1;
+    }, minute, { timeout: 10000 });
+    const moved = Date.now() - t0;
     assert.equal(await page.evaluate(() => window.notReloaded), true, 'the page reloaded');
     assert.equal(await page.$eval('#kpi-sessions', (e) => e.textContent.trim()), intFormat.format(before + 1), 'sessions tile after the event');
     assert.ok(elapsed < 2000, `the new session took ${elapsed} ms to appear`);
     ok(`a session published while the page was open appeared in ${elapsed} ms, without a reload`);
+    assert.ok(moved < 2000, `the minute chart took ${moved} ms to move to ${minute}`);
+    const live = redisSnapshot();
+    const shownLive = await page.evaluate(() => window.ecomDashboard.snapshot);
+    assert.deepEqual(metricsOnly(shownLive), metricsOnly(live), 'the page holds what Redis holds after the live events');
+    const window2h = await checkMinutes(page, shownLive);
+    const newest = window2h[MINUTE_WINDOW - 1];
+    assert.deepEqual([newest.minute, newest.sessions, newest.orders, newest.revenue_cents], [minute, 1, 1, order.total_cents], 'the newest minute');
+    assert.equal(shownLive.active_sessions, shown.active_sessions + 1, 'the session started is active');
+    ok(`the minute chart moved on to ${minute} (1 session, 1 order of ${dollars(order.total_cents)}) in ${moved} ms; ` +
+      `active now ${shown.active_sessions} -> ${shownLive.active_sessions}`);
 
     // the user search
     const listing = JSON.parse(readFileSync(args.sessions, 'utf8'));
@@ -286,6 +475,12 @@ async function main() {
       await page.fill('#user-search', args.user);
       await page.press('#user-search', 'Enter');
       await page.waitForFunction(() => document.querySelectorAll('#user-sessions tbody tr').length > 0, null, { timeout: 10000 });
+      // the picture shows a segment chosen and a range of days brushed
+      await page.click('#segment-device');
+      const days = (await page.evaluate(() => window.ecomDashboard.snapshot.daily_sales)).length;
+      await brushDays(page, Math.floor(days / 3), Math.floor((2 * days) / 3));
+      await page.waitForFunction(() => window.ecomDashboard.range, null, { timeout: 5000 });
+      await page.mouse.move(0, 0); // no tooltip over the picture
       await page.waitForTimeout(1500);
       await page.screenshot({ path: args.screenshot, fullPage: true });
     } finally {

@@ -5,7 +5,10 @@
 #     security headers and content types on every response, /healthz;
 #   - in headless Chromium (tests/browser/dashboard.mjs): no console errors, every chart shows
 #     Redis' numbers, an event published while the page is open shows within 2 s without a
-#     reload, the user search shows that user's sessions; a screenshot is saved.
+#     reload, the user search shows that user's sessions; the last 2 hours by minute and the
+#     active now tile equal Redis and move within 2 s of a session and an order published now,
+#     the segment switch shows Redis' funnel and revenue per device, referrer and country, a
+#     range brushed on the daily chart adds up Redis' days; a screenshot is saved.
 source "$(dirname "$0")/lib.sh"
 : "${ECOM_BROWSER_TEST:?set by ctest: tests/browser/dashboard.mjs}"
 

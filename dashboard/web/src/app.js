@@ -3,9 +3,16 @@
 // (created once, then updated in place) and runs the user-session lookup; tables.js adds the
 // tables and CSV links. The API is same-origin: /api/metrics.json, /api/stream,
 // /api/users/<id>/sessions, /api/export/<name>.csv.
+//
+// Three parts follow a choice of the person at the page rather than the data alone: the
+// segment switch (current.segment) redraws the funnel and the revenue chart for one segment
+// dimension, and the brush on the daily chart (current.range) chooses the days the range
+// figures add up. Both choices live here, not in the charts, so a new snapshot redraws the
+// charts without losing them.
 import * as echarts from 'echarts/core';
 import { BarChart, FunnelChart, HeatmapChart, LineChart } from 'echarts/charts';
 import {
+  BrushComponent,
   GridComponent,
   LegendComponent,
   TitleComponent,
@@ -17,11 +24,19 @@ import { renderDataset, setupProducts, setupTables } from './tables.js';
 
 echarts.use([
   BarChart, FunnelChart, HeatmapChart, LineChart,
-  GridComponent, LegendComponent, TitleComponent, TooltipComponent, VisualMapComponent,
+  BrushComponent, GridComponent, LegendComponent, TitleComponent, TooltipComponent, VisualMapComponent,
   CanvasRenderer,
 ]);
 
-const COLORS = { revenue: '#2f6fdf', orders: '#e8772e', units: '#2f9e8f', spend: '#7a5bd6', lag: '#c2410c' };
+const COLORS = {
+  revenue: '#2f6fdf', orders: '#e8772e', units: '#2f9e8f', spend: '#7a5bd6', lag: '#c2410c', sessions: '#7a5bd6',
+};
+const FUNNEL_COLORS = ['#c7d7f7', '#8fb0ee', '#2f6fdf', '#1f8a4c'];
+// a segment's funnel: [legend name, field of the snapshot's segment row]
+const FUNNEL_STEPS = [['Sessions', 'sessions'], ['Viewed', 'viewed'], ['Carted', 'carted'], ['Converted', 'converted']];
+// the segment switch: its values (the snapshot's segments keys, and 'all') and their names
+const SEGMENTS = { all: 'All', device: 'Device', referrer: 'Referrer', country: 'Country' };
+const MINUTE_WINDOW = 120; // minutes in the "last 2 hours" chart
 const USER_ID = /^user_[0-9]{6,}$/;
 
 // ---------- formatting ----------
@@ -115,15 +130,92 @@ function tooltip(title, rows) {
 const pipelineLeads = [0, 0];
 const pipelineLabel = (axis, name) => truncate(name.slice(pipelineLeads[axis]), 22);
 
+// What an empty chart says instead of drawing bare axes (its data sets `show`).
+const emptyNote = (text) => ({ text, left: 'center', top: 'middle', show: false, textStyle: { fontSize: 13, fontWeight: 400, color: '#616e7c' } });
+
 const baseTooltip = { confine: true, backgroundColor: '#fff', borderColor: '#dde2ea', textStyle: { color: '#1f2933' } };
 const axisLabel = { color: '#52606d', fontSize: 11 };
+
+// What the two segment charts share: colours and legend, a note while there are no rows, a
+// category per segment value, and a tooltip of the value under the pointer (rowsOf gives the
+// chart's rows, figures the tooltip's lines of one row).
+function segmentFrame(color, legend, rowsOf, figures) {
+  return {
+    color,
+    title: emptyNote('No segments counted yet'),
+    legend: { top: 0, data: legend },
+    grid: { left: 8, right: 8, top: 36, bottom: 8, containLabel: true },
+    tooltip: {
+      ...baseTooltip,
+      trigger: 'axis',
+      formatter: (params) => {
+        const r = rowsOf(current.snapshot, current.segment)[params[0].dataIndex];
+        return tooltip(segmentTitle(r.key), figures(r));
+      },
+    },
+    xAxis: { type: 'category', axisLabel: { ...axisLabel, interval: 0, rotate: 30, formatter: (n) => truncate(n, 14) } },
+  };
+}
 
 // Each chart gets its fixed parts once (base) and only data on every update,
 // so the instances in window.ecomDashboard.charts never change.
 const chartSpecs = {
+  'chart-minutes': {
+    base: {
+      color: [COLORS.revenue, COLORS.orders, COLORS.sessions],
+      // redrawn about every second under live traffic: transitions would never settle
+      animation: false,
+      title: emptyNote('No events counted by minute yet'),
+      legend: { top: 0, data: ['Revenue', 'Orders', 'Sessions'] },
+      grid: { left: 8, right: 8, top: 36, bottom: 8, containLabel: true },
+      tooltip: {
+        ...baseTooltip,
+        trigger: 'axis',
+        formatter: (params) => {
+          const m = minuteWindow(current.snapshot)[params[0].dataIndex];
+          return tooltip(`${utc(m.minute)} UTC`, [
+            ['Revenue', dollars(m.revenue_cents), COLORS.revenue],
+            ['Orders', count(m.orders), COLORS.orders],
+            ['Sessions started', count(m.sessions), COLORS.sessions],
+            ['Page views', count(m.page_views)],
+            ['Sessions converted', count(m.converted)],
+          ]);
+        },
+      },
+      xAxis: { type: 'category', axisLabel: { ...axisLabel, formatter: (m) => m.slice(11, 16) } },
+      yAxis: [
+        { type: 'value', name: 'Revenue', axisLabel: { ...axisLabel, formatter: dollarsShort } },
+        { type: 'value', name: 'Count', minInterval: 1, splitLine: { show: false }, axisLabel },
+      ],
+      series: [
+        { name: 'Revenue', type: 'bar', barMaxWidth: 8 },
+        { name: 'Orders', type: 'line', yAxisIndex: 1, symbol: 'none' },
+        { name: 'Sessions', type: 'line', yAxisIndex: 1, symbol: 'none' },
+      ],
+    },
+    data: (s) => {
+      const minutes = minuteWindow(s);
+      return {
+        title: { show: !minutes.length },
+        xAxis: { data: minutes.map((m) => m.minute) },
+        series: ['revenue_cents', 'orders', 'sessions'].map((k) => ({ data: minutes.map((m) => m[k]) })),
+      };
+    },
+  },
+
   'chart-sales': {
     base: {
       color: [COLORS.revenue, COLORS.orders],
+      // dragging across the chart chooses the days of the range figures below it
+      brush: {
+        xAxisIndex: 0,
+        brushType: 'lineX',
+        brushMode: 'single',
+        throttleType: 'debounce',
+        throttleDelay: 60,
+        brushStyle: { color: 'rgba(47, 111, 223, 0.12)', borderColor: 'rgba(47, 111, 223, 0.6)', borderWidth: 1 },
+        outOfBrush: { colorAlpha: 0.3 },
+      },
       legend: { top: 0, data: ['Revenue', 'Orders'] },
       grid: { left: 8, right: 8, top: 36, bottom: 8, containLabel: true },
       tooltip: {
@@ -189,6 +281,38 @@ const chartSpecs = {
         labelLine: { length: 12 },
       }],
     },
+    // with a segment chosen: the same steps (sessions first) as bars, side by side per value
+    bySegment: {
+      ...segmentFrame(FUNNEL_COLORS, FUNNEL_STEPS.map(([name]) => name), segmentRows, (r) => [
+        ...FUNNEL_STEPS.map(([name, k], i) => [name, count(r[k]), FUNNEL_COLORS[i]]),
+        ['Viewed / sessions', percent(r.viewed, r.sessions)],
+        ['Carted / viewed', percent(r.carted, r.viewed)],
+        ['Converted / carted', percent(r.converted, r.carted)],
+        ['Converted / sessions', percent(r.converted, r.sessions)],
+      ]),
+      yAxis: { type: 'value', minInterval: 1, axisLabel: { ...axisLabel, formatter: count } },
+      series: FUNNEL_STEPS.map(([name], i) => ({
+        name,
+        type: 'bar',
+        barMaxWidth: 14,
+        // the converted bar carries the segment's conversion: converted / sessions
+        label: i < FUNNEL_STEPS.length - 1 ? { show: false } : {
+          show: true, position: 'top', fontSize: 10, color: '#1f2933',
+          formatter: (p) => {
+            const r = segmentRows(current.snapshot, current.segment)[p.dataIndex];
+            return percent(r.converted, r.sessions);
+          },
+        },
+      })),
+    },
+    bySegmentData: (s) => {
+      const rows = segmentRows(s, current.segment);
+      return {
+        title: { show: !rows.length },
+        xAxis: { data: rows.map((r) => segmentLabel(r.key)) },
+        series: FUNNEL_STEPS.map(([, k]) => ({ data: rows.map((r) => r[k]) })),
+      };
+    },
     data: (s) => {
       const t = funnelTotals(s);
       const labels = [
@@ -204,6 +328,33 @@ const chartSpecs = {
             name, value: values[i], label: { formatter: labels[i] },
           })),
         }],
+      };
+    },
+  },
+
+  'chart-segment-revenue': {
+    base: {
+      ...segmentFrame([COLORS.revenue, COLORS.orders], ['Revenue', 'Orders'], revenueRows, (r) => [
+        ['Revenue', dollars(r.revenue_cents), COLORS.revenue],
+        ['Orders', count(r.orders), COLORS.orders],
+        ['Average order', r.orders > 0 ? dollars(Math.round(r.revenue_cents / r.orders)) : '—'],
+      ]),
+      yAxis: [
+        { type: 'value', name: 'Revenue', axisLabel: { ...axisLabel, formatter: dollarsShort } },
+        { type: 'value', name: 'Orders', minInterval: 1, splitLine: { show: false }, axisLabel },
+      ],
+      series: [
+        { name: 'Revenue', type: 'bar', barMaxWidth: 40, label: { show: true, position: 'top', fontSize: 11, color: '#1f2933', formatter: (p) => dollarsShort(p.value) } },
+        { name: 'Orders', type: 'line', yAxisIndex: 1, symbol: 'circle', symbolSize: 7, lineStyle: { width: 0 } },
+      ],
+    },
+    data: (s) => {
+      const rows = revenueRows(s, current.segment);
+      return {
+        title: { show: !rows.length },
+        xAxis: { data: rows.map((r) => segmentLabel(r.key)) },
+        // a label per bar only while there is room for one
+        series: [{ data: rows.map((r) => r.revenue_cents), label: { show: rows.length <= 6 } }, { data: rows.map((r) => r.orders) }],
       };
     },
   },
@@ -427,23 +578,78 @@ function cohortAxes(s) {
   return { xs: xs.map(orUnknown), ys, cells, max };
 }
 
+// The chart's minutes end at the newest minute the counters hold, not at the browser's clock:
+// after a backfill that minute lies in the past, and a window ending "now" would be empty. The
+// snapshot leaves out minutes without events; they are drawn as zeros, so the axis is even.
+function minuteWindow(s) {
+  const rows = s.minutes ?? [];
+  if (!rows.length) return [];
+  const held = new Map(rows.map((m) => [m.minute, m]));
+  const newest = rows.reduce((a, m) => (m.minute > a ? m.minute : a), rows[0].minute);
+  const end = Date.parse(newest.replace(/Z$/, ':00Z'));
+  const out = [];
+  for (let i = MINUTE_WINDOW - 1; i >= 0; i--) {
+    const minute = `${new Date(end - i * 60000).toISOString().slice(0, 16)}Z`;
+    out.push(held.get(minute) ?? { minute, orders: 0, revenue_cents: 0, sessions: 0, page_views: 0, converted: 0 });
+  }
+  return out;
+}
+
+const totalRevenue = (s) => (s.daily_sales ?? []).reduce((sum, d) => sum + (d.revenue_cents ?? 0), 0);
+
+// The rows of one segment dimension, by key as the server sorts them ('all' has none).
+const segmentRows = (s, segment) => (segment === 'all' ? [] : s.segments?.[segment] ?? []);
+
+// What the revenue chart draws: every order of the shop for 'all'; per segment value, the
+// orders its sessions converted into (an order without a session belongs to no segment).
+function revenueRows(s, segment) {
+  if (segment === 'all') return [{ key: null, orders: s.counts?.transactions ?? 0, revenue_cents: totalRevenue(s) }];
+  return segmentRows(s, segment);
+}
+
+const segmentLabel = (key) => (key === null ? 'All orders' : orUnknown(key));
+const segmentTitle = (key) => (key === null ? 'All orders' : `${SEGMENTS[current.segment]}: ${orUnknown(key)}`);
+
+// The range figures: the days of the brush (from and to included), every day while none is
+// chosen. Conversion is the funnel's over the same days of session start: converted / viewed.
+function rangeFigures(s, range) {
+  const inRange = (d) => !range || (d.day >= range.from && d.day <= range.to);
+  const sum = (rows, k) => rows.reduce((n, r) => n + (r[k] ?? 0), 0);
+  const days = (s.daily_sales ?? []).filter(inRange);
+  const funnel = (s.funnel?.by_day ?? []).filter(inRange);
+  return {
+    days: days.length,
+    revenue_cents: sum(days, 'revenue_cents'),
+    orders: sum(days, 'orders'),
+    viewed: sum(funnel, 'viewed'),
+    converted: sum(funnel, 'converted'),
+  };
+}
+
 // ---------- state and rendering ----------
 
 const charts = {};
-const current = { snapshot: null, charts, updates: 0 };
+// segment: the switch's value; range: the brushed days ({from, to}) or null for every day
+const current = { snapshot: null, charts, updates: 0, segment: 'all', range: null };
 window.ecomDashboard = current;
 
-for (const [id, spec] of Object.entries(chartSpecs)) {
-  charts[id] = echarts.init($(id), null, { renderer: 'canvas' });
-  charts[id].setOption(spec.base);
+// A chart with a by-segment form draws that form while a segment is chosen.
+function specOf(id) {
+  const spec = chartSpecs[id];
+  return spec.bySegment && current.segment !== 'all' ? { base: spec.bySegment, data: spec.bySegmentData } : spec;
 }
 
-const formats = { dollars, count, rate, orUnknown };
-const tables = setupTables(formats, charts, current);
+for (const id of Object.keys(chartSpecs)) {
+  charts[id] = echarts.init($(id), null, { renderer: 'canvas' });
+  charts[id].setOption(specOf(id).base);
+}
+
+const formats = { dollars, count, rate, orUnknown, percent };
+const tables = setupTables(formats, charts, current, { minuteWindow, segmentRows, revenueRows, segmentLabel });
 const products = setupProducts(formats, current);
 
 function renderKpis(s) {
-  const revenue = (s.daily_sales ?? []).reduce((sum, d) => sum + (d.revenue_cents ?? 0), 0);
+  const revenue = totalRevenue(s);
   const sessions = s.counts?.sessions ?? 0;
   const dead = s.pipeline?.dead_letters ?? 0;
   $('kpi-revenue').textContent = dollars(revenue);
@@ -452,7 +658,101 @@ function renderKpis(s) {
   $('kpi-conversion').textContent = percent(funnelTotals(s).converted, sessions);
   $('kpi-dead-letters').textContent = count(dead);
   $('kpi-dead-letters').classList.toggle('warn', dead > 0);
+  $('kpi-active').textContent = count(s.active_sessions);
 }
+
+// ---------- the segment switch ----------
+
+const SEGMENTED = ['chart-funnel', 'chart-segment-revenue'];
+
+function renderSegmentText() {
+  const seg = current.segment;
+  const by = seg === 'all' ? '' : ` by ${SEGMENTS[seg].toLowerCase()}`;
+  $('funnel-title').textContent = `Conversion funnel${by}`;
+  $('segment-revenue-title').textContent = `Revenue${by}`;
+  $('segment-revenue-note').textContent = seg === 'all'
+    ? 'Every order of the shop, with or without a session.'
+    : `The orders each ${SEGMENTS[seg].toLowerCase()}'s sessions converted into; an order without a session counts under All only.`;
+}
+
+function setSegment(seg) {
+  if (!Object.keys(SEGMENTS).includes(seg) || seg === current.segment) return;
+  current.segment = seg;
+  for (const b of $('segment-switch').querySelectorAll('button')) {
+    const on = b.dataset.segment === seg;
+    b.classList.toggle('on', on);
+    b.setAttribute('aria-pressed', String(on));
+  }
+  renderSegmentText();
+  // the funnel changes kind (a funnel for all, bars per value): both are drawn afresh
+  for (const id of SEGMENTED) {
+    charts[id].clear();
+    charts[id].setOption(specOf(id).base);
+    if (current.snapshot) charts[id].setOption(specOf(id).data(current.snapshot));
+  }
+  tables.update();
+}
+
+$('segment-switch').addEventListener('click', (ev) => {
+  const button = ev.target.closest('button[data-segment]');
+  if (button) setSegment(button.dataset.segment);
+});
+renderSegmentText();
+
+// ---------- the date range of the daily chart ----------
+
+const sales = charts['chart-sales'];
+// dragging on the chart draws a brush without a toolbox button to pick first
+const takeBrush = () => sales.dispatchAction({
+  type: 'takeGlobalCursor', key: 'brush', brushOption: { brushType: 'lineX', brushMode: 'single' },
+});
+takeBrush();
+
+function renderRange() {
+  const s = current.snapshot;
+  if (!s) return;
+  const r = current.range;
+  const f = rangeFigures(s, r);
+  const days = `${count(f.days)} ${f.days === 1 ? 'day' : 'days'}`;
+  $('range-days').textContent = r ? `${r.from} to ${r.to} · ${days}` : `all ${days}`;
+  $('range-revenue').textContent = dollars(f.revenue_cents);
+  $('range-orders').textContent = count(f.orders);
+  $('range-aov').textContent = f.orders > 0 ? dollars(Math.round(f.revenue_cents / f.orders)) : '—';
+  $('range-conversion').textContent = percent(f.converted, f.viewed);
+  $('range-clear').hidden = !r;
+}
+
+// A brush on a category axis spans day indices; the range keeps the days themselves, so a day
+// that arrives later (a backfill, a new day) does not shift what was chosen.
+let brushed = null; // the day indices the brush covers, as last drawn
+
+sales.on('brush', (ev) => {
+  const area = ev.areas?.[0];
+  const days = current.snapshot?.daily_sales ?? [];
+  if (!area || !days.length) {
+    brushed = null;
+    current.range = null;
+  } else {
+    const clamp = (i) => Math.min(Math.max(Math.round(i), 0), days.length - 1);
+    brushed = area.coordRange.map(clamp).sort((x, y) => x - y);
+    current.range = { from: days[brushed[0]].day, to: days[brushed[1]].day };
+  }
+  renderRange();
+});
+
+// After new data, the brush is put back over the range's days where their indices moved.
+function syncBrush(s) {
+  const r = current.range;
+  if (!r) return;
+  const days = (s.daily_sales ?? []).map((d) => d.day);
+  const a = days.findIndex((d) => d >= r.from);
+  let b = days.length - 1;
+  while (b >= 0 && days[b] > r.to) b--;
+  if (a < 0 || b < a || (brushed && brushed[0] === a && brushed[1] === b)) return;
+  sales.dispatchAction({ type: 'brush', areas: [{ brushType: 'lineX', xAxisIndex: 0, coordRange: [a, b] }] });
+}
+
+$('range-clear').addEventListener('click', () => sales.dispatchAction({ type: 'brush', areas: [] }));
 
 function renderStatus(s) {
   const p = s.pipeline ?? {};
@@ -488,7 +788,9 @@ function applySnapshot(s) {
   renderKpis(s);
   renderStatus(s);
   renderPipelineNote(s);
-  for (const [id, spec] of Object.entries(chartSpecs)) charts[id].setOption(spec.data(s));
+  for (const id of Object.keys(chartSpecs)) charts[id].setOption(specOf(id).data(s));
+  syncBrush(s);
+  renderRange();
   renderDataset(s, count);
   tables.update();
   products.changed();

@@ -2,7 +2,10 @@
 // "CSV" link on every chart panel, the dataset summary as tiles, and the table of all products
 // (sorted, filtered and paged here in the browser, refreshed live without losing any of that).
 // The CSV links are the server's exports (/api/export/<name>.csv, the same rows as
-// `ecom report`); the products come from /api/export/products.json.
+// `ecom report`); the products come from /api/export/products.json. Figures that no export
+// holds (the shop's revenue in one row, Kafka's samples) the page writes into the file itself,
+// from the snapshot it shows. A chart that follows the segment switch shows and downloads the
+// rows of the dimension chosen (segments_device, segments_referrer, segments_country).
 
 const $ = (id) => document.getElementById(id);
 
@@ -44,8 +47,15 @@ const csvField = (v) => {
 };
 const csvText = (header, rows) => [header, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
 
-export function setupTables(fmt, charts, current) {
-  const { dollars, count, rate, orUnknown } = fmt;
+// A file the page writes: a header of field names and a row of raw values per row.
+const rawFile = (fields) => (rows) => csvText(fields.map(([name]) => name), rows.map((r) => fields.map(([, v]) => v(r))));
+
+const SEGMENT_NAMES = { device: 'Device', referrer: 'Referrer', country: 'Country' };
+
+// data: the page's readings of the snapshot that the charts draw (minuteWindow, segmentRows,
+// revenueRows, segmentLabel), so a table shows exactly the chart's rows
+export function setupTables(fmt, charts, current, data) {
+  const { dollars, count, rate, orUnknown, percent } = fmt;
   const money = (c) => dollars(c);
   const ranked = (list) => (s) => (s.top_products?.[list] ?? []).map((p, i) => ({ ...p, rank: i + 1 }));
   const productColumns = [
@@ -56,20 +66,47 @@ export function setupTables(fmt, charts, current) {
     ['Revenue', (p) => money(p.revenue_cents), true],
   ];
 
-  // chart id -> the export its CSV link downloads, its rows in the snapshot, its columns
+  const segmentView = (v) => ({ csv: `segments_${current.segment}`, ...v });
+
+  // chart id -> the export its CSV link downloads (or the file the page writes, and its name),
+  // its rows in the snapshot, its columns; a function gives the view of the segment chosen
   const views = {
+    'chart-minutes': {
+      rows: (s) => data.minuteWindow(s),
+      columns: [['Minute (UTC)', (m) => m.minute.slice(0, 16).replace('T', ' ')], ['Revenue', (m) => money(m.revenue_cents), true],
+        ['Orders', (m) => count(m.orders), true], ['Sessions', (m) => count(m.sessions), true],
+        ['Page views', (m) => count(m.page_views), true], ['Converted', (m) => count(m.converted), true]],
+      csv: 'minutes', // every minute Redis holds, up to 1,440; the table is the chart's 120
+    },
+    'chart-segment-revenue': () => (current.segment === 'all' ? {
+      rows: (s) => data.revenueRows(s, 'all'),
+      columns: [['', (r) => data.segmentLabel(r.key)], ['Orders', (r) => count(r.orders), true],
+        ['Revenue', (r) => money(r.revenue_cents), true]],
+      file: (s) => rawFile([['segment', () => 'all'], ['orders', (r) => r.orders], ['revenue_cents', (r) => r.revenue_cents]])(data.revenueRows(s, 'all')),
+      name: () => 'revenue-all',
+    } : segmentView({
+      rows: (s) => data.segmentRows(s, current.segment),
+      columns: [[SEGMENT_NAMES[current.segment], (r) => data.segmentLabel(r.key)], ['Orders', (r) => count(r.orders), true],
+        ['Revenue', (r) => money(r.revenue_cents), true],
+        ['Average order', (r) => (r.orders > 0 ? money(Math.round(r.revenue_cents / r.orders)) : '—'), true]],
+    })),
     'chart-sales': {
       csv: 'daily_sales',
       rows: (s) => s.daily_sales ?? [],
       columns: [['Day', (d) => d.day], ['Revenue', (d) => money(d.revenue_cents), true],
         ['Orders', (d) => count(d.orders), true], ['Units', (d) => count(d.units), true]],
     },
-    'chart-funnel': {
+    'chart-funnel': () => (current.segment === 'all' ? {
       csv: 'funnel_by_day',
       rows: (s) => s.funnel?.by_day ?? [],
       columns: [['Day (session start)', (d) => d.day], ['Viewed', (d) => count(d.viewed), true],
         ['Carted', (d) => count(d.carted), true], ['Converted', (d) => count(d.converted), true]],
-    },
+    } : segmentView({
+      rows: (s) => data.segmentRows(s, current.segment),
+      columns: [[SEGMENT_NAMES[current.segment], (r) => data.segmentLabel(r.key)], ['Sessions', (r) => count(r.sessions), true],
+        ['Viewed', (r) => count(r.viewed), true], ['Carted', (r) => count(r.carted), true],
+        ['Converted', (r) => count(r.converted), true], ['Converted / sessions', (r) => percent(r.converted, r.sessions), true]],
+    })),
     'chart-top-units': { csv: 'products', rows: ranked('by_units'), columns: productColumns },
     'chart-top-revenue': { csv: 'products', rows: ranked('by_revenue'), columns: productColumns },
     'chart-categories': {
@@ -104,13 +141,15 @@ export function setupTables(fmt, charts, current) {
         views['chart-pipeline'].rows(s).map((r) => [r.kind, r.name, r.messages, r.events_per_s, r.lag, r.error])),
     },
   };
+  const viewOf = (id) => (typeof views[id] === 'function' ? views[id]() : views[id]);
 
   const shown = {};
   const wraps = {};
-  for (const [id, view] of Object.entries(views)) {
+  const links = {};
+  for (const id of Object.keys(views)) {
     const chartNode = $(id);
-    const section = chartNode.closest('section');
-    const h2 = section.querySelector('h2');
+    // a chart's heading is its panel's, or its own where a panel holds two (the segments)
+    const h2 = chartNode.parentElement.querySelector('h2');
     const head = el('div', 'panel-head');
     const tools = el('div', 'panel-tools');
     const toggle = el('button', 'tool', 'Table');
@@ -121,20 +160,20 @@ export function setupTables(fmt, charts, current) {
     const link = el('a', 'tool', 'CSV');
     link.id = `${id}-csv`;
     link.title = 'Download these numbers as CSV';
-    if (view.csv) {
-      link.href = `/api/export/${view.csv}.csv`;
-      link.setAttribute('download', '');
-    } else {
-      link.href = '#';
-      link.addEventListener('click', (ev) => {
-        if (!current.snapshot) return ev.preventDefault();
-        const stamp = new Date().toISOString().slice(0, 16).replace(':', '');
-        link.download = `ecom-${id.replace('chart-', '')}-${stamp}Z.csv`;
-        if (link.dataset.url) URL.revokeObjectURL(link.dataset.url);
-        link.dataset.url = URL.createObjectURL(new Blob([view.file(current.snapshot)], { type: 'text/csv' }));
-        link.href = link.dataset.url;
-      });
-    }
+    link.setAttribute('download', '');
+    links[id] = link;
+    pointLink(id);
+    // a file of the page's own is written at the click, from the snapshot on show then
+    link.addEventListener('click', (ev) => {
+      const view = viewOf(id);
+      if (view.csv) return;
+      if (!current.snapshot) return ev.preventDefault();
+      const stamp = new Date().toISOString().slice(0, 16).replace(':', '');
+      link.download = `ecom-${view.name ? view.name() : id.replace('chart-', '')}-${stamp}Z.csv`;
+      if (link.dataset.url) URL.revokeObjectURL(link.dataset.url);
+      link.dataset.url = URL.createObjectURL(new Blob([view.file(current.snapshot)], { type: 'text/csv' }));
+      link.href = link.dataset.url;
+    });
     tools.append(toggle, link);
     h2.replaceWith(head);
     head.append(h2, tools);
@@ -154,16 +193,32 @@ export function setupTables(fmt, charts, current) {
     });
   }
 
+  // An export's link names the server's file; a file of the page's own gets its name at the click.
+  function pointLink(id) {
+    const view = viewOf(id);
+    const link = links[id];
+    if (view.csv) {
+      link.href = `/api/export/${view.csv}.csv`;
+      link.download = '';
+    } else if (!link.dataset.url) {
+      link.href = '#';
+    }
+  }
+
   function render(id) {
     const s = current.snapshot;
     if (!s) return;
-    wraps[id].replaceChildren(tableOf(views[id].columns, views[id].rows(s), 'No rows yet.'));
+    const view = viewOf(id);
+    wraps[id].replaceChildren(tableOf(view.columns, view.rows(s), 'No rows yet.'));
   }
 
   return {
-    // after every snapshot: the tables on show follow it, as the charts do
+    // after every snapshot or segment switch: the tables on show and the links follow it
     update() {
-      for (const id of Object.keys(views)) if (shown[id]) render(id);
+      for (const id of Object.keys(views)) {
+        pointLink(id);
+        if (shown[id]) render(id);
+      }
     },
   };
 }
