@@ -2,12 +2,16 @@
  * codec.c - records to JSON and back (see codec.h for the contract).
  *
  * Encoding streams fields in a fixed order through the JSON writer (jsonw.h), so bytes are
- * reproducible and no document tree is built per message. Decoding parses with jansson, walks
- * the object with the small typed getters below, each of which knows the field's path for its
- * error text, then hands the record to ecom_validate() for the cross-field rules.
+ * reproducible and no document tree is built per message. Decoding reads the bytes into tokens
+ * (jsonr.h, which accepts exactly what jansson does), walks them with the small typed getters
+ * below, each of which knows the field's path for its error text, then hands the record to
+ * ecom_validate() for the cross-field rules. That walk is the only one: a jansson object
+ * (ecom_record_from_json) is written out and read back through it. jansson reads a message
+ * again only when the reader refuses it, for the error text.
  */
 #include "ecom/codec.h"
 #include "ecom/escape.h"
+#include "ecom/jsonr.h"
 #include "ecom/jsonw.h"
 
 #include <pthread.h>
@@ -237,48 +241,50 @@ static int fail_at(ecom_error *err, const char *path, const char *key, const cha
     return ecom_fail(err, "field '%s': %s", f, what);
 }
 
-static int get_field(const json_t *obj, const char *path, const char *key, bool required,
-                     const json_t **out, ecom_error *err)
+static bool is_type(jsonr_value v, jsonr_type type)
 {
-    const json_t *v = json_object_get(obj, key);
-    if (!v || (json_is_null(v) && !required)) {
-        *out = NULL;
+    return jsonr_type_of(v) == type;
+}
+
+static int get_field(jsonr_value obj, const char *path, const char *key, bool required,
+                     jsonr_value *out, ecom_error *err)
+{
+    jsonr_value v = jsonr_object_get(obj, key);
+    if (!jsonr_present(v) || (is_type(v, JSONR_NULL) && !required)) {
+        out->index = JSONR_NONE;
         return required ? fail_at(err, path, key, "missing") : 0;
     }
     *out = v;
     return 0;
 }
 
-static int get_str(const json_t *obj, const char *path, const char *key, bool required, char *out,
+/* The reader refuses \u0000, so a string copied out is one C string. */
+static int get_str(jsonr_value obj, const char *path, const char *key, bool required, char *out,
                    size_t cap, ecom_error *err)
 {
-    const json_t *v;
+    jsonr_value v;
     out[0] = '\0';
     if (get_field(obj, path, key, required, &v, err))
         return -1;
-    if (!v)
+    if (!jsonr_present(v))
         return 0;
-    if (!json_is_string(v))
+    if (!is_type(v, JSONR_STRING))
         return fail_at(err, path, key, "must be a string");
-    size_t len = json_string_length(v);
-    const char *s = json_string_value(v);
-    if (len >= cap)
+    if (jsonr_size(v) >= cap)
         return fail_at(err, path, key, "longer than %zu bytes", cap - 1);
-    if (memchr(s, '\0', len))
-        return fail_at(err, path, key, "contains a NUL character");
-    memcpy(out, s, len + 1);
+    jsonr_string_copy(v, out);
     return 0;
 }
 
-static int get_int(const json_t *obj, const char *path, const char *key, int64_t lo, int64_t hi,
+static int get_int(jsonr_value obj, const char *path, const char *key, int64_t lo, int64_t hi,
                    int64_t *out, ecom_error *err)
 {
-    const json_t *v;
+    jsonr_value v;
     if (get_field(obj, path, key, true, &v, err))
         return -1;
-    if (!json_is_integer(v))
+    if (!is_type(v, JSONR_INTEGER))
         return fail_at(err, path, key, "must be an integer");
-    int64_t x = json_integer_value(v);
+    int64_t x = jsonr_integer(v);
     if (x < lo || x > hi)
         return fail_at(err, path, key, "must be %lld..%lld, got %lld", (long long)lo, (long long)hi,
                        (long long)x);
@@ -286,7 +292,7 @@ static int get_int(const json_t *obj, const char *path, const char *key, int64_t
     return 0;
 }
 
-static int get_i32(const json_t *obj, const char *path, const char *key, int64_t lo, int64_t hi,
+static int get_i32(jsonr_value obj, const char *path, const char *key, int64_t lo, int64_t hi,
                    int32_t *out, ecom_error *err)
 {
     int64_t x;
@@ -296,7 +302,7 @@ static int get_i32(const json_t *obj, const char *path, const char *key, int64_t
     return 0;
 }
 
-static int get_time(const json_t *obj, const char *path, const char *key, ecom_time *out,
+static int get_time(jsonr_value obj, const char *path, const char *key, ecom_time *out,
                     ecom_error *err)
 {
     char s[64];
@@ -310,24 +316,24 @@ static int get_time(const json_t *obj, const char *path, const char *key, ecom_t
     return 0;
 }
 
-static int get_array(const json_t *obj, const char *path, const char *key, size_t max,
-                     const json_t **out, ecom_error *err)
+static int get_array(jsonr_value obj, const char *path, const char *key, size_t max,
+                     jsonr_value *out, ecom_error *err)
 {
     if (get_field(obj, path, key, true, out, err))
         return -1;
-    if (!json_is_array(*out))
+    if (!is_type(*out, JSONR_ARRAY))
         return fail_at(err, path, key, "must be an array");
-    if (json_array_size(*out) > max)
+    if (jsonr_size(*out) > max)
         return fail_at(err, path, key, "more than %zu entries", max);
     return 0;
 }
 
-static int get_object(const json_t *obj, const char *path, const char *key, const json_t **out,
+static int get_object(jsonr_value obj, const char *path, const char *key, jsonr_value *out,
                       ecom_error *err)
 {
     if (get_field(obj, path, key, true, out, err))
         return -1;
-    if (!json_is_object(*out))
+    if (!is_type(*out, JSONR_OBJECT))
         return fail_at(err, path, key, "must be an object");
     return 0;
 }
@@ -339,7 +345,7 @@ static int get_object(const json_t *obj, const char *path, const char *key, cons
     } while (0)
 #define MAX_CENTS ((int64_t)1 << 50)
 
-static int geo_from_json(const json_t *o, const char *path, bool with_ip, ecom_geo *g,
+static int geo_from_json(jsonr_value o, const char *path, bool with_ip, ecom_geo *g,
                          ecom_error *err)
 {
     TRY(get_str(o, path, "city", true, g->city, sizeof g->city, err));
@@ -349,62 +355,62 @@ static int geo_from_json(const json_t *o, const char *path, bool with_ip, ecom_g
     return 0;
 }
 
-static int category_from_json(const json_t *o, ecom_category *c, ecom_error *err)
+static int category_from_json(jsonr_value o, ecom_category *c, ecom_error *err)
 {
-    const json_t *subs;
+    jsonr_value subs;
     TRY(get_str(o, "", "category_id", true, c->category_id, sizeof c->category_id, err));
     TRY(get_str(o, "", "name", true, c->name, sizeof c->name, err));
     TRY(get_array(o, "", "subcategories", ECOM_MAX_SUBCATEGORIES, &subs, err));
-    c->n_subcategories = (int)json_array_size(subs);
-    for (int i = 0; i < c->n_subcategories; i++) {
-        const json_t *s = json_array_get(subs, (size_t)i);
+    c->n_subcategories = (int)jsonr_size(subs);
+    jsonr_value s = jsonr_first(subs);
+    for (int i = 0; i < c->n_subcategories; i++, s = jsonr_next(s)) {
         ecom_subcategory *sc = &c->subcategories[i];
         char path[64];
         snprintf(path, sizeof path, "subcategories[%d]", i);
-        if (!json_is_object(s))
+        if (!is_type(s, JSONR_OBJECT))
             return ecom_fail(err, "field '%s': must be an object", path);
         TRY(get_str(s, path, "subcategory_id", true, sc->subcategory_id, sizeof sc->subcategory_id,
                     err));
         TRY(get_str(s, path, "name", true, sc->name, sizeof sc->name, err));
-        const json_t *m;
+        jsonr_value m;
         TRY(get_field(s, path, "profit_margin", true, &m, err));
-        if (!json_is_number(m))
+        if (!is_type(m, JSONR_INTEGER) && !is_type(m, JSONR_REAL))
             return ecom_fail(err, "field '%s.profit_margin': must be a number", path);
-        sc->profit_margin = json_number_value(m);
+        sc->profit_margin = jsonr_number(m);
     }
     return 0;
 }
 
-static int product_from_json(const json_t *o, ecom_product *p, ecom_error *err)
+static int product_from_json(jsonr_value o, ecom_product *p, ecom_error *err)
 {
-    const json_t *hist, *active;
+    jsonr_value hist, active;
     TRY(get_str(o, "", "product_id", true, p->product_id, sizeof p->product_id, err));
     TRY(get_str(o, "", "name", true, p->name, sizeof p->name, err));
     TRY(get_str(o, "", "category_id", true, p->category_id, sizeof p->category_id, err));
     TRY(get_int(o, "", "base_price_cents", 1, MAX_CENTS, &p->base_price_cents, err));
     TRY(get_array(o, "", "price_history", ECOM_MAX_PRICES, &hist, err));
-    p->n_prices = (int)json_array_size(hist);
-    for (int i = 0; i < p->n_prices; i++) {
-        const json_t *h = json_array_get(hist, (size_t)i);
+    p->n_prices = (int)jsonr_size(hist);
+    jsonr_value h = jsonr_first(hist);
+    for (int i = 0; i < p->n_prices; i++, h = jsonr_next(h)) {
         char path[64];
         snprintf(path, sizeof path, "price_history[%d]", i);
-        if (!json_is_object(h))
+        if (!is_type(h, JSONR_OBJECT))
             return ecom_fail(err, "field '%s': must be an object", path);
         TRY(get_int(h, path, "price_cents", 1, MAX_CENTS, &p->price_history[i].price_cents, err));
         TRY(get_time(h, path, "date", &p->price_history[i].date, err));
     }
     TRY(get_i32(o, "", "current_stock", 0, INT32_MAX, &p->current_stock, err));
     TRY(get_field(o, "", "is_active", true, &active, err));
-    if (!json_is_boolean(active))
+    if (!is_type(active, JSONR_TRUE) && !is_type(active, JSONR_FALSE))
         return ecom_fail(err, "field 'is_active': must be true or false");
-    p->is_active = json_is_true(active);
+    p->is_active = is_type(active, JSONR_TRUE);
     TRY(get_time(o, "", "creation_date", &p->creation_date, err));
     return 0;
 }
 
-static int user_from_json(const json_t *o, ecom_user *u, ecom_error *err)
+static int user_from_json(jsonr_value o, ecom_user *u, ecom_error *err)
 {
-    const json_t *geo;
+    jsonr_value geo;
     TRY(get_str(o, "", "user_id", true, u->user_id, sizeof u->user_id, err));
     TRY(get_object(o, "", "geo_data", &geo, err));
     TRY(geo_from_json(geo, "geo_data", false, &u->geo_data, err));
@@ -414,13 +420,13 @@ static int user_from_json(const json_t *o, ecom_user *u, ecom_error *err)
 }
 
 /* The optional "segment" object (schema version 2; version 1 messages have none). */
-static int segment_from_json(const json_t *o, ecom_segment *seg, ecom_error *err)
+static int segment_from_json(jsonr_value o, ecom_segment *seg, ecom_error *err)
 {
-    const json_t *s;
+    jsonr_value s;
     TRY(get_field(o, "", "segment", false, &s, err));
-    if (!s)
+    if (!jsonr_present(s))
         return 0;
-    if (!json_is_object(s))
+    if (!is_type(s, JSONR_OBJECT))
         return fail_at(err, "", "segment", "must be an object");
     TRY(get_str(s, "segment", "device", true, seg->device, sizeof seg->device, err));
     TRY(get_str(s, "segment", "referrer", true, seg->referrer, sizeof seg->referrer, err));
@@ -428,21 +434,21 @@ static int segment_from_json(const json_t *o, ecom_segment *seg, ecom_error *err
     return 0;
 }
 
-static int transaction_from_json(const json_t *o, ecom_transaction *t, ecom_error *err)
+static int transaction_from_json(jsonr_value o, ecom_transaction *t, ecom_error *err)
 {
-    const json_t *items;
+    jsonr_value items;
     TRY(get_str(o, "", "transaction_id", true, t->transaction_id, sizeof t->transaction_id, err));
     TRY(get_str(o, "", "session_id", false, t->session_id, sizeof t->session_id, err));
     TRY(get_str(o, "", "user_id", true, t->user_id, sizeof t->user_id, err));
     TRY(get_time(o, "", "timestamp", &t->timestamp, err));
     TRY(get_array(o, "", "items", ECOM_MAX_ITEMS, &items, err));
-    t->n_items = (int)json_array_size(items);
-    for (int i = 0; i < t->n_items; i++) {
-        const json_t *it = json_array_get(items, (size_t)i);
+    t->n_items = (int)jsonr_size(items);
+    jsonr_value it = jsonr_first(items);
+    for (int i = 0; i < t->n_items; i++, it = jsonr_next(it)) {
         ecom_item *x = &t->items[i];
         char path[64];
         snprintf(path, sizeof path, "items[%d]", i);
-        if (!json_is_object(it))
+        if (!is_type(it, JSONR_OBJECT))
             return ecom_fail(err, "field '%s': must be an object", path);
         TRY(get_str(it, path, "product_id", true, x->product_id, sizeof x->product_id, err));
         TRY(get_i32(it, path, "quantity", 1, ECOM_MAX_QUANTITY, &x->quantity, err));
@@ -457,9 +463,9 @@ static int transaction_from_json(const json_t *o, ecom_transaction *t, ecom_erro
     return segment_from_json(o, &t->segment, err);
 }
 
-static int session_start_from_json(const json_t *o, ecom_session_start *s, ecom_error *err)
+static int session_start_from_json(jsonr_value o, ecom_session_start *s, ecom_error *err)
 {
-    const json_t *dev, *geo;
+    jsonr_value dev, geo;
     TRY(get_object(o, "", "device_profile", &dev, err));
     TRY(get_str(dev, "device_profile", "type", true, s->device_profile.type,
                 sizeof s->device_profile.type, err));
@@ -480,7 +486,7 @@ static void segment_of_start(const ecom_session_start *s, ecom_segment *seg)
     memcpy(seg->country, s->geo_data.country, sizeof seg->country);
 }
 
-static int page_view_from_json(const json_t *o, ecom_page_view *pv, ecom_error *err)
+static int page_view_from_json(jsonr_value o, ecom_page_view *pv, ecom_error *err)
 {
     char page[ECOM_WORD_MAX];
     TRY(get_i32(o, "", "seq", 1, 100000, &pv->seq, err));
@@ -495,10 +501,38 @@ static int page_view_from_json(const json_t *o, ecom_page_view *pv, ecom_error *
     return 0;
 }
 
-static int session_end_from_json(const json_t *o, ecom_session_end *e, ecom_error *err)
+static int cart_contents_from_json(jsonr_value cart, ecom_session_end *e, ecom_error *err)
+{
+    char shown[ECOM_SHOW_MAX];
+    if (jsonr_size(cart) > ECOM_MAX_ITEMS)
+        return ecom_fail(err, "field 'cart_contents': more than %d products", ECOM_MAX_ITEMS);
+    e->n_cart = 0;
+    jsonr_value key = jsonr_first(cart);
+    for (uint32_t i = 0; i < jsonr_size(cart); i++) {
+        jsonr_value q = jsonr_member_value(key);
+        ecom_cart_line *line = &e->cart_contents[e->n_cart++];
+        if (jsonr_size(key) >= ECOM_ID_MAX)
+            return ecom_fail(err, "field 'cart_contents': key longer than %d bytes",
+                             ECOM_ID_MAX - 1);
+        jsonr_string_copy(key, line->product_id);
+        if (!is_type(q, JSONR_INTEGER))
+            return ecom_fail(err, "field 'cart_contents.%s': must be an integer",
+                             ecom_show(shown, line->product_id, ECOM_SHOW_LIMIT));
+        int64_t qv = jsonr_integer(q);
+        if (qv < 1 || qv > ECOM_MAX_QUANTITY)
+            return ecom_fail(err, "field 'cart_contents.%s': must be 1..%d, got %lld",
+                             ecom_show(shown, line->product_id, ECOM_SHOW_LIMIT), ECOM_MAX_QUANTITY,
+                             (long long)qv);
+        line->quantity = (int32_t)qv;
+        key = jsonr_next(q);
+    }
+    return 0;
+}
+
+static int session_end_from_json(jsonr_value o, ecom_session_end *e, ecom_error *err)
 {
     char status[ECOM_WORD_MAX];
-    const json_t *viewed, *cart;
+    jsonr_value viewed, cart;
     TRY(get_i32(o, "", "duration_seconds", 0, 7 * 86400, &e->duration_seconds, err));
     TRY(get_str(o, "", "conversion_status", true, status, sizeof status, err));
     char shown[ECOM_SHOW_MAX];
@@ -507,40 +541,18 @@ static int session_end_from_json(const json_t *o, ecom_session_end *e, ecom_erro
                          ecom_show(shown, status, ECOM_SHOW_LIMIT));
     TRY(get_str(o, "", "transaction_id", false, e->transaction_id, sizeof e->transaction_id, err));
     TRY(get_array(o, "", "viewed_products", ECOM_MAX_VIEWED, &viewed, err));
-    e->n_viewed = (int)json_array_size(viewed);
-    for (int i = 0; i < e->n_viewed; i++) {
-        const json_t *v = json_array_get(viewed, (size_t)i);
-        if (!json_is_string(v) || json_string_length(v) >= ECOM_ID_MAX)
+    e->n_viewed = (int)jsonr_size(viewed);
+    jsonr_value v = jsonr_first(viewed);
+    for (int i = 0; i < e->n_viewed; i++, v = jsonr_next(v)) {
+        if (!is_type(v, JSONR_STRING) || jsonr_size(v) >= ECOM_ID_MAX)
             return ecom_fail(err, "field 'viewed_products[%d]': must be a product id string", i);
-        memcpy(e->viewed_products[i], json_string_value(v), json_string_length(v) + 1);
+        jsonr_string_copy(v, e->viewed_products[i]);
     }
     TRY(get_object(o, "", "cart_contents", &cart, err));
-    if (json_object_size(cart) > ECOM_MAX_ITEMS)
-        return ecom_fail(err, "field 'cart_contents': more than %d products", ECOM_MAX_ITEMS);
-    e->n_cart = 0;
-    const char *key;
-    const json_t *q;
-    json_object_foreach((json_t *)cart, key, q)
-    {
-        ecom_cart_line *line = &e->cart_contents[e->n_cart++];
-        if (strlen(key) >= ECOM_ID_MAX)
-            return ecom_fail(err, "field 'cart_contents': key longer than %d bytes",
-                             ECOM_ID_MAX - 1);
-        strcpy(line->product_id, key);
-        if (!json_is_integer(q))
-            return ecom_fail(err, "field 'cart_contents.%s': must be an integer",
-                             ecom_show(shown, key, ECOM_SHOW_LIMIT));
-        json_int_t qv = json_integer_value(q);
-        if (qv < 1 || qv > ECOM_MAX_QUANTITY)
-            return ecom_fail(err, "field 'cart_contents.%s': must be 1..%d, got %lld",
-                             ecom_show(shown, key, ECOM_SHOW_LIMIT), ECOM_MAX_QUANTITY,
-                             (long long)qv);
-        line->quantity = (int32_t)qv;
-    }
-    return 0;
+    return cart_contents_from_json(cart, e, err);
 }
 
-static int event_from_json(const json_t *o, ecom_session_event *ev, ecom_error *err)
+static int event_from_json(jsonr_value o, ecom_session_event *ev, ecom_error *err)
 {
     char type[ECOM_WORD_MAX], shown[ECOM_SHOW_MAX];
     TRY(get_str(o, "", "event_id", true, ev->event_id, sizeof ev->event_id, err));
@@ -574,11 +586,11 @@ static int event_from_json(const json_t *o, ecom_session_event *ev, ecom_error *
                      ecom_show(shown, type, ECOM_SHOW_LIMIT));
 }
 
-int ecom_record_from_json(ecom_kind kind, const json_t *obj, ecom_record *out, ecom_error *err)
+/* The one walk of a parsed message: its kind's fields, then ecom_validate(). */
+static int record_from_doc(ecom_kind kind, const jsonr_doc *doc, ecom_record *out, ecom_error *err)
 {
-    memset(out, 0, sizeof *out);
-    out->kind = kind;
-    if (!json_is_object(obj))
+    jsonr_value obj = jsonr_root(doc);
+    if (!is_type(obj, JSONR_OBJECT))
         return ecom_fail(err, "message is not a JSON object");
     int64_t version;
     TRY(get_int(obj, "", "schema_version", 1, ECOM_SCHEMA_VERSION, &version, err));
@@ -607,89 +619,85 @@ int ecom_record_from_json(ecom_kind kind, const json_t *obj, ecom_record *out, e
     return ecom_validate(kind, &out->u, err);
 }
 
-/* ---- the parse tree's memory --------------------------------------------------------------
+/* ---- the token array --------------------------------------------------------------------
  *
- * jansson allocates every node and string of a parse tree separately; for a message decoded and
- * dropped at once that is most of the cost of decoding. While a thread decodes, its allocations
- * come from a buffer on its own stack (a bump pointer, nothing freed one by one), and anything
- * bigger than the buffer, or made outside a decode, from malloc as usual.
- *
- * ECOM_NO_DECODE_ARENA (set by fuzz builds) leaves every allocation to malloc, so that
- * AddressSanitizer sees each node jansson makes, uses and frees. */
+ * Tokens for the largest message (JSONR_TOKENS_FOR(ECOM_MAX_MESSAGE), 640 KiB) are taken
+ * once per decoding thread and reused by every message it decodes; only the pages a message's
+ * tokens reach are ever touched. The array goes with its thread (a key destructor). */
 
-#ifndef ECOM_NO_DECODE_ARENA
-#define ARENA_BYTES 32768
+#define MAX_TOKENS JSONR_TOKENS_FOR(ECOM_MAX_MESSAGE)
 
-typedef struct arena {
-    char *base;
-    size_t used;
-} arena;
+static pthread_key_t tokens_key;
+static _Thread_local jsonr_token *thread_tokens;
 
-static _Thread_local arena *decode_arena; /* the calling thread's, during a decode only */
-
-static void *arena_malloc(size_t n)
+static void make_tokens_key(void)
 {
-    arena *a = decode_arena;
-    size_t rounded = (n + 15) & ~(size_t)15;
-    if (a && rounded <= ARENA_BYTES - a->used) {
-        void *p = a->base + a->used;
-        a->used += rounded;
-        return p;
+    if (pthread_key_create(&tokens_key, free) != 0)
+        abort();
+}
+
+/* The calling thread's token array, or NULL when memory is short. */
+static jsonr_token *tokens_for_thread(void)
+{
+    if (thread_tokens)
+        return thread_tokens;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, make_tokens_key);
+    thread_tokens = malloc(MAX_TOKENS * sizeof *thread_tokens);
+    if (thread_tokens && pthread_setspecific(tokens_key, thread_tokens) != 0) {
+        free(thread_tokens);
+        thread_tokens = NULL;
     }
-    return malloc(n);
+    return thread_tokens;
 }
 
-static void arena_free(void *p)
-{
-    arena *a = decode_arena;
-    if (a && (char *)p >= a->base && (char *)p < a->base + ARENA_BYTES)
-        return; /* released with the whole arena */
-    free(p);
-}
-
-static void install_allocator(void)
-{
-    json_set_alloc_funcs(arena_malloc, arena_free);
-}
-
-#endif
-
-/* Parses and checks one message (its parse tree in the caller's arena, if any). */
-static int parse_and_check(ecom_kind kind, const char *data, size_t len, ecom_record *out,
-                           ecom_error *err)
+/* The rare path: a message the reader refused. jansson, which the reader agrees with on what is
+ * JSON, reads it again for the position and wording errors have always had. */
+static int not_json(const char *data, size_t len, const jsonr_error *why, ecom_error *err)
 {
     json_error_t jerr;
     json_t *obj = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!obj) {
-        /* jansson quotes the bytes near the error: kept printable, as the error travels on */
-        char near[4 * sizeof jerr.text];
-        ecom_escape_append(near, sizeof near, 0, jerr.text, strlen(jerr.text), NULL);
-        return ecom_fail(err, "not valid JSON at line %d column %d: %s", jerr.line, jerr.column,
-                         near);
+    if (obj) { /* never seen (the fuzz harness looks for it), but say what the reader found */
+        json_decref(obj);
+        return ecom_fail(err, "not valid JSON at byte %zu: %s", why->offset, why->reason);
     }
-    int rc = ecom_record_from_json(kind, obj, out, err);
-    json_decref(obj);
-    return rc;
+    /* jansson quotes the bytes near the error: kept printable, as the error travels on */
+    char near[4 * sizeof jerr.text];
+    ecom_escape_append(near, sizeof near, 0, jerr.text, strlen(jerr.text), NULL);
+    return ecom_fail(err, "not valid JSON at line %d column %d: %s", jerr.line, jerr.column, near);
 }
 
 int ecom_record_decode(ecom_kind kind, const char *data, size_t len, ecom_record *out,
                        ecom_error *err)
 {
+    memset(out, 0, sizeof *out);
+    out->kind = kind;
     if (len > ECOM_MAX_MESSAGE)
         return ecom_fail(err, "message is %zu bytes, over the %d byte limit", len,
                          ECOM_MAX_MESSAGE);
     if (len == 0)
         return ecom_fail(err, "message is empty");
-#ifdef ECOM_NO_DECODE_ARENA
-    return parse_and_check(kind, data, len, out, err);
-#else
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, install_allocator);
-    _Alignas(16) char buffer[ARENA_BYTES];
-    arena a = {buffer, 0};
-    decode_arena = &a;
-    int rc = parse_and_check(kind, data, len, out, err);
-    decode_arena = NULL;
+    jsonr_token *tokens = tokens_for_thread();
+    if (!tokens)
+        return ecom_fail(err, "out of memory for decoding");
+    jsonr_doc doc;
+    jsonr_error why;
+    if (jsonr_parse(&doc, data, len, tokens, MAX_TOKENS, &why))
+        return not_json(data, len, &why, err);
+    return record_from_doc(kind, &doc, out, err);
+}
+
+/* A parsed object goes through the same walk as the bytes it stands for. */
+int ecom_record_from_json(ecom_kind kind, const json_t *obj, ecom_record *out, ecom_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->kind = kind;
+    if (!json_is_object(obj))
+        return ecom_fail(err, "message is not a JSON object");
+    char *text = json_dumps(obj, JSON_COMPACT);
+    if (!text)
+        return ecom_fail(err, "message cannot be written as JSON");
+    int rc = ecom_record_decode(kind, text, strlen(text), out, err);
+    free(text);
     return rc;
-#endif
 }

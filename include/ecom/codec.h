@@ -1,15 +1,16 @@
 /*
- * codec.h - JSON encoding and strict decoding of every record, with jansson.
+ * codec.h - JSON encoding and strict decoding of every record.
  *
  * Encoding is deterministic: fields are written in a fixed order with no whitespace, so the same
  * record always gives the same bytes (the generator's reproducibility depends on it). Every
  * message carries "schema_version".
  *
- * Decoding never trusts its input: it checks the size limit, UTF-8 (jansson refuses invalid
- * sequences), JSON syntax, the schema version, every required field's presence and type, ranges,
- * id shapes and the arithmetic that ties money fields together; the first problem found becomes
- * the error text, naming the field ("field 'items[1].quantity': must be 1..1000, got 0"). Unknown
- * extra fields are ignored so producers can add fields without breaking older consumers.
+ * Decoding never trusts its input: it checks the size limit, UTF-8 and JSON syntax (the reader,
+ * jsonr.h, accepts exactly what jansson does), the schema version, every required field's
+ * presence and type, ranges, id shapes and the arithmetic that ties money fields together; the
+ * first problem found becomes the error text, naming the field ("field 'items[1].quantity':
+ * must be 1..1000, got 0"). Unknown extra fields are ignored so producers can add fields without
+ * breaking older consumers.
  */
 #ifndef ECOM_CODEC_H
 #define ECOM_CODEC_H
@@ -33,7 +34,8 @@ void ecom_encode(ecom_kind kind, const void *rec, ecom_buf *out);
 /* Decodes and validates a message of the given kind. */
 int ecom_record_decode(ecom_kind kind, const char *data, size_t len, ecom_record *out,
                        ecom_error *err);
-/* Validates an already-parsed JSON object of the given kind. */
+/* Validates an already-parsed JSON object of the given kind: its compact text goes through
+ * ecom_record_decode(), so the rules (the size limit included) are the same. */
 int ecom_record_from_json(ecom_kind kind, const json_t *obj, ecom_record *out, ecom_error *err);
 
 #endif

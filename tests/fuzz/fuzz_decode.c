@@ -2,11 +2,10 @@
  * fuzz_decode.c - the decoder of one record kind against any bytes; FUZZ_KIND picks the kind,
  * one target per kind (fuzz_decode_categories, ..., fuzz_decode_session_events).
  *
- * Whatever the bytes, decoding must not crash, leak or touch memory it does not own (fuzz builds
- * give jansson's parse trees to malloc, so ASan watches every node), and a refusal is a
- * printable error text. A message that decodes must survive the round trip the whole pipeline
- * relies on: its record validates, its encoding decodes again, and encoding that second record
- * gives the same bytes.
+ * Whatever the bytes, decoding must not crash, leak or touch memory it does not own, and a
+ * refusal is a printable error text. A message that decodes must survive the round trip the whole
+ * pipeline relies on: its record validates, its encoding decodes again, and encoding that second
+ * record gives the same bytes.
  */
 #include <stddef.h>
 #include <stdint.h>

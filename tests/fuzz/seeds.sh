@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Seed corpora for the harnesses, made at test time from `ecom generate --output -` (nothing of
 # them is committed): one file per message value for each decoder, sampled so that every session
-# event type and page type is there; the times, dates and user ids those messages carry for
-# the parsers; and Redis URLs of every form built around the generated hosts and ids.
+# event type and page type is there; for the JSON reader, messages of every kind as published and
+# the same messages spelled otherwise (every non-ASCII character and some ASCII ones as \u
+# escapes, pretty-printed whitespace, nested near the depth limit); the times, dates and user ids
+# those messages carry for the parsers; and Redis URLs of every form built around the generated
+# hosts and ids.
 #
 # usage: seeds.sh ECOM_BIN OUT_DIR
 set -euo pipefail
@@ -39,6 +42,28 @@ for kind, shapes in kinds.items():
         for v in values[:per_shape]:
             open(os.path.join(d, "%04d" % n), "wb").write(v)
             n += 1
+# the JSON reader: a few messages of each kind, as published and spelled otherwise
+jsonr_dir = os.path.join(out, "jsonr")
+os.makedirs(jsonr_dir)
+def write_seed(data):
+    path = os.path.join(jsonr_dir, "%04d" % len(os.listdir(jsonr_dir)))
+    open(path, "wb").write(data)
+for kind, shapes in sorted(kinds.items()):
+    for values in shapes.values():
+        for v in values[:2]:
+            doc = json.loads(v)
+            write_seed(v)
+            escaped = json.dumps(doc, ensure_ascii=True, separators=(",", ":"))
+            escaped = escaped.replace("_", "\\u005f").replace("/", "\\/")
+            write_seed(escaped.encode())
+            write_seed(json.dumps(doc, ensure_ascii=False, indent=2).encode())
+write_seed(json.dumps({"name": "caf\u00e9 \U0001F600 \u20ac"}, ensure_ascii=True).encode())
+write_seed(b'{"schema_version":1,"deep":' + b"[" * 2047 + b"]" * 2047 + b"}")
+# '#', n, a message: the message nested 2048 - n % 8 arrays down (see fuzz_jsonr.c)
+for kind, shapes in sorted(kinds.items()):
+    v = next(iter(shapes.values()))[0]
+    for depth_less in (1, 3, 5):
+        write_seed(b"#" + bytes([depth_less]) + v)
 def write_all(name, items):
     d = os.path.join(out, name)
     os.makedirs(d)
