@@ -251,7 +251,7 @@ static int get_field(jsonr_value obj, const char *path, const char *key, bool re
 {
     jsonr_value v = jsonr_object_get(obj, key);
     if (!jsonr_present(v) || (is_type(v, JSONR_NULL) && !required)) {
-        out->index = JSONR_NONE;
+        *out = (jsonr_value){obj.doc, JSONR_NONE};
         return required ? fail_at(err, path, key, "missing") : 0;
     }
     *out = v;

@@ -8,13 +8,13 @@ import { args, ok, openDashboard, run } from './page.mjs';
 
 const seconds = Number(args.seconds ?? 60);
 
-const CHARTS = ['chart-sales', 'chart-funnel', 'chart-top-units', 'chart-top-revenue', 'chart-categories',
-  'chart-spend', 'chart-cohorts', 'chart-pipeline'];
+const CHARTS = ['chart-minutes', 'chart-sales', 'chart-funnel', 'chart-segment-revenue', 'chart-top-units',
+  'chart-top-revenue', 'chart-categories', 'chart-spend', 'chart-cohorts', 'chart-pipeline'];
 // Charts of sums grow with every order or session the live traffic adds. The cohort heatmap
 // counts distinct buyers per month, which a small shop has all seen already: it must be filled,
 // not changing.
 const GROWING = CHARTS.filter((id) => id !== 'chart-cohorts');
-const TILES = ['kpi-revenue', 'kpi-orders', 'kpi-sessions', 'kpi-conversion', 'kpi-dead-letters'];
+const TILES = ['kpi-revenue', 'kpi-orders', 'kpi-sessions', 'kpi-conversion', 'kpi-active', 'kpi-dead-letters'];
 
 // What each chart draws: its series' data, as the page handed them to ECharts.
 function chartData() {
