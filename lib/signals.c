@@ -9,8 +9,8 @@
  *   - log.c: the level threshold, read from ECOM_LOG_LEVEL at the first log line and kept;
  *   - consumer.c: jansson's hash seed, fixed with json_object_seed(0) by the consume loop before
  *     its threads build JSON objects;
- *   - codec.c: jansson's allocator, which the decoder sets once (json_set_alloc_funcs) to its
- *     per-thread arena unless built with ECOM_NO_DECODE_ARENA;
+ *   - codec.c: the key of the decoder's per-thread token arrays (created once, pthread_once;
+ *     each thread's array is freed with the thread);
  *   - hbase_store.c: the finalize functions of the generated Thrift classes, patched once
  *     (g_once) to chain up to GObject's;
  *   - mongo_store.c: libmongoc's global state and its log handler (ecom_mongo_init).
