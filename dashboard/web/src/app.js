@@ -20,6 +20,7 @@ import {
   VisualMapComponent,
 } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
+import { $, el } from './dom.js';
 import { renderDataset, setupProducts, setupTables } from './tables.js';
 
 echarts.use([
@@ -96,15 +97,6 @@ function sharedLead(names) {
 const utc = (iso) => (iso ? String(iso).replace('T', ' ').replace(/\.\d+/, '').replace(/Z$/, '') : '');
 
 // ---------- DOM helpers ----------
-
-const $ = (id) => document.getElementById(id);
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 // Tooltips are returned to ECharts as DOM nodes, not HTML strings: names from
 // the data cannot inject markup, and no inline style attribute trips the CSP.

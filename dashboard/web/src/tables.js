@@ -7,14 +7,7 @@
 // from the snapshot it shows. A chart that follows the segment switch shows and downloads the
 // rows of the dimension chosen (segments_device, segments_referrer, segments_country).
 
-const $ = (id) => document.getElementById(id);
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
+import { $, el } from './dom.js';
 
 // A table's columns: [heading, cell text of a row, numeric?]
 function tableOf(columns, rows, empty) {
