@@ -5,18 +5,49 @@
  *
  * read.lua reads the generation and all of its hashes in one script call, so a snapshot never
  * mixes two batches or two generations; this file only turns the hashes' "<key>:<name>" fields
- * back into rows.
+ * back into rows. Every product with its name, category, units and revenue (the reports' and
+ * the dashboard's products table) is read the same way, by products.lua.
  */
 #include "ecom/counters.h"
 
+#include <glib.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ecom/snapshot.h"
 #include "ecom/timeutil.h"
 
 extern const char ecom_lua_read[];
+extern const char ecom_lua_products[];
 
 static const ecom_redis_script read_script = {"read.lua", ecom_lua_read};
+static const ecom_redis_script products_script = {"products.lua", ecom_lua_products};
+
+/* Runs one of the read scripts over the current generation, with the prefix and, when it is not
+ * negative, `limit` as arguments: its reply is an array of `parts` parts, or empty when there is
+ * no generation yet (then *reply is NULL). */
+static int read_generation(const ecom_counters_store *s, const ecom_redis_script *script,
+                           int64_t limit, size_t parts, redisReply **reply, ecom_error *err)
+{
+    *reply = NULL;
+    ecom_redis_args a;
+    ecom_redis_args_init(&a);
+    ecom_redis_args_add(&a, s->prefix);
+    if (limit >= 0)
+        ecom_redis_args_add_int(&a, limit);
+    redisReply *r = ecom_redis_eval(s->redis, script, &a, err);
+    ecom_redis_args_free(&a);
+    if (!r)
+        return -1;
+    if (r->type != REDIS_REPLY_ARRAY || (r->elements != 0 && r->elements != parts)) {
+        freeReplyObject(r);
+        return ecom_fail(err, "Redis %s: unexpected reply", script->name);
+    }
+    if (r->elements == 0)
+        freeReplyObject(r);
+    else
+        *reply = r;
+    return 0;
+}
 
 /* Splits "a:b" at the last ':' into a (copied into head) and b. */
 static const char *split_last(const char *field, char *head, size_t n)
@@ -228,20 +259,100 @@ static json_t *snapshot_of(const redisReply *reply)
 int ecom_counters_snapshot(const ecom_counters_store *s, json_t **out, ecom_error *err)
 {
     *out = NULL;
-    ecom_redis_args a;
-    ecom_redis_args_init(&a);
-    ecom_redis_args_add(&a, s->prefix);
-    ecom_redis_args_add_int(&a, ECOM_TOP_N);
-    redisReply *reply = ecom_redis_eval(s->redis, &read_script, &a, err);
-    ecom_redis_args_free(&a);
-    if (!reply)
-        return -1;
-    int rc = 0;
-    if (reply->type != REDIS_REPLY_ARRAY ||
-        (reply->elements != 0 && reply->elements != N_READ_PARTS))
-        rc = ecom_fail(err, "Redis read.lua: unexpected reply");
-    else if (reply->elements)
+    redisReply *reply;
+    int rc = read_generation(s, &read_script, ECOM_TOP_N, N_READ_PARTS, &reply, err);
+    if (reply) {
         *out = snapshot_of(reply);
-    freeReplyObject(reply);
+        freeReplyObject(reply);
+    }
+    return rc;
+}
+
+/* ---- every product ---------------------------------------------------------------------- */
+
+/* ---- products ------------------------------------------------------------------------------- */
+
+typedef struct product {
+    const char *id, *name, *category_id; /* in the script's reply */
+    int64_t units, revenue_cents;
+} product;
+
+enum { P_GEN, P_UNITS, P_REVENUE, P_NAMES, P_CATEGORIES, P_CATEGORY_NAMES, N_PRODUCT_PARTS };
+
+static product *product_of(GHashTable *by_id, const char *id)
+{
+    product *p = g_hash_table_lookup(by_id, id);
+    if (!p) {
+        p = g_new0(product, 1);
+        p->id = id;
+        p->name = "";
+        p->category_id = "unknown";
+        g_hash_table_insert(by_id, (gpointer)id, p);
+    }
+    return p;
+}
+
+static int by_revenue(gconstpointer a, gconstpointer b)
+{
+    const product *x = *(product *const *)a, *y = *(product *const *)b;
+    if (x->revenue_cents != y->revenue_cents)
+        return x->revenue_cents > y->revenue_cents ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+static json_t *product_rows(const redisReply *const *part)
+{
+    GHashTable *by_id = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+    GHashTable *category_names = g_hash_table_new(g_str_hash, g_str_equal);
+    const redisReply *h = part[P_NAMES];
+    for (size_t i = 0; i + 1 < h->elements; i += 2)
+        product_of(by_id, h->element[i]->str)->name = h->element[i + 1]->str;
+    h = part[P_CATEGORIES];
+    for (size_t i = 0; i + 1 < h->elements; i += 2)
+        product_of(by_id, h->element[i]->str)->category_id = h->element[i + 1]->str;
+    h = part[P_UNITS];
+    for (size_t i = 0; i + 1 < h->elements; i += 2)
+        product_of(by_id, h->element[i]->str)->units =
+            (int64_t)strtod(h->element[i + 1]->str, NULL);
+    h = part[P_REVENUE];
+    for (size_t i = 0; i + 1 < h->elements; i += 2)
+        product_of(by_id, h->element[i]->str)->revenue_cents =
+            (int64_t)strtod(h->element[i + 1]->str, NULL);
+    h = part[P_CATEGORY_NAMES];
+    for (size_t i = 0; i + 1 < h->elements; i += 2)
+        g_hash_table_insert(category_names, h->element[i]->str, h->element[i + 1]->str);
+
+    GPtrArray *sorted = g_ptr_array_sized_new(g_hash_table_size(by_id));
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, by_id);
+    while (g_hash_table_iter_next(&it, &key, &value))
+        g_ptr_array_add(sorted, value);
+    g_ptr_array_sort(sorted, by_revenue);
+    json_t *rows = json_array();
+    for (guint i = 0; i < sorted->len; i++) {
+        const product *p = g_ptr_array_index(sorted, i);
+        const char *category_name = g_hash_table_lookup(category_names, p->category_id);
+        json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "product_id", p->id,
+                                              "name", p->name, "category_id", p->category_id,
+                                              "category_name", category_name ? category_name : "",
+                                              "units", (json_int_t)p->units, "revenue_cents",
+                                              (json_int_t)p->revenue_cents));
+    }
+    g_ptr_array_free(sorted, TRUE);
+    g_hash_table_destroy(category_names);
+    g_hash_table_destroy(by_id);
+    return rows;
+}
+
+int ecom_counters_products(const ecom_counters_store *s, json_t **rows, ecom_error *err)
+{
+    *rows = NULL;
+    redisReply *reply;
+    int rc = read_generation(s, &products_script, -1, N_PRODUCT_PARTS, &reply, err);
+    if (reply) {
+        *rows = product_rows((const redisReply *const *)reply->element);
+        freeReplyObject(reply);
+    }
     return rc;
 }

@@ -19,8 +19,6 @@
 #include "ecom/escape.h"
 #include "ecom/hbase_store.h"
 
-extern const char ecom_lua_products[];
-static const ecom_redis_script products_script = {"products.lua", ecom_lua_products};
 
 #define REDIS_TIMEOUT_MS 10000
 #define ID_PLACEHOLDER "<user_id>"
@@ -191,7 +189,7 @@ int ecom_report_rows(const ecom_report *rep, const char *id, const ecom_config *
         return -1;
     const ecom_counters_store store = {r, ecom_config_redis_prefix(cfg)};
     json_t *read = NULL;
-    int rc = rep->source == ECOM_REPORT_FROM_PRODUCTS ? ecom_report_products(&store, &read, err)
+    int rc = rep->source == ECOM_REPORT_FROM_PRODUCTS ? ecom_counters_products(&store, &read, err)
                                                       : ecom_counters_snapshot(&store, &read, err);
     ecom_redis_free(r);
     if (rc)
@@ -205,101 +203,6 @@ int ecom_report_rows(const ecom_report *rep, const char *id, const ecom_config *
         json_decref(read);
     }
     return 0;
-}
-
-/* ---- products ------------------------------------------------------------------------------- */
-
-typedef struct product {
-    const char *id, *name, *category_id; /* in the script's reply */
-    int64_t units, revenue_cents;
-} product;
-
-enum { P_GEN, P_UNITS, P_REVENUE, P_NAMES, P_CATEGORIES, P_CATEGORY_NAMES, N_PRODUCT_PARTS };
-
-static product *product_of(GHashTable *by_id, const char *id)
-{
-    product *p = g_hash_table_lookup(by_id, id);
-    if (!p) {
-        p = g_new0(product, 1);
-        p->id = id;
-        p->name = "";
-        p->category_id = "unknown";
-        g_hash_table_insert(by_id, (gpointer)id, p);
-    }
-    return p;
-}
-
-static int by_revenue(gconstpointer a, gconstpointer b)
-{
-    const product *x = *(product *const *)a, *y = *(product *const *)b;
-    if (x->revenue_cents != y->revenue_cents)
-        return x->revenue_cents > y->revenue_cents ? -1 : 1;
-    return strcmp(x->id, y->id);
-}
-
-static json_t *product_rows(const redisReply *const *part)
-{
-    GHashTable *by_id = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
-    GHashTable *category_names = g_hash_table_new(g_str_hash, g_str_equal);
-    const redisReply *h = part[P_NAMES];
-    for (size_t i = 0; i + 1 < h->elements; i += 2)
-        product_of(by_id, h->element[i]->str)->name = h->element[i + 1]->str;
-    h = part[P_CATEGORIES];
-    for (size_t i = 0; i + 1 < h->elements; i += 2)
-        product_of(by_id, h->element[i]->str)->category_id = h->element[i + 1]->str;
-    h = part[P_UNITS];
-    for (size_t i = 0; i + 1 < h->elements; i += 2)
-        product_of(by_id, h->element[i]->str)->units =
-            (int64_t)strtod(h->element[i + 1]->str, NULL);
-    h = part[P_REVENUE];
-    for (size_t i = 0; i + 1 < h->elements; i += 2)
-        product_of(by_id, h->element[i]->str)->revenue_cents =
-            (int64_t)strtod(h->element[i + 1]->str, NULL);
-    h = part[P_CATEGORY_NAMES];
-    for (size_t i = 0; i + 1 < h->elements; i += 2)
-        g_hash_table_insert(category_names, h->element[i]->str, h->element[i + 1]->str);
-
-    GPtrArray *sorted = g_ptr_array_sized_new(g_hash_table_size(by_id));
-    GHashTableIter it;
-    gpointer key, value;
-    g_hash_table_iter_init(&it, by_id);
-    while (g_hash_table_iter_next(&it, &key, &value))
-        g_ptr_array_add(sorted, value);
-    g_ptr_array_sort(sorted, by_revenue);
-    json_t *rows = json_array();
-    for (guint i = 0; i < sorted->len; i++) {
-        const product *p = g_ptr_array_index(sorted, i);
-        const char *category_name = g_hash_table_lookup(category_names, p->category_id);
-        json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "product_id", p->id,
-                                              "name", p->name, "category_id", p->category_id,
-                                              "category_name", category_name ? category_name : "",
-                                              "units", (json_int_t)p->units, "revenue_cents",
-                                              (json_int_t)p->revenue_cents));
-    }
-    g_ptr_array_free(sorted, TRUE);
-    g_hash_table_destroy(category_names);
-    g_hash_table_destroy(by_id);
-    return rows;
-}
-
-int ecom_report_products(const ecom_counters_store *s, json_t **rows, ecom_error *err)
-{
-    *rows = NULL;
-    ecom_redis_args a;
-    ecom_redis_args_init(&a);
-    ecom_redis_args_add(&a, s->prefix);
-    redisReply *reply = ecom_redis_eval(s->redis, &products_script, &a, err);
-    ecom_redis_args_free(&a);
-    if (!reply)
-        return -1;
-    int rc = 0;
-    if (reply->type != REDIS_REPLY_ARRAY ||
-        (reply->elements != 0 && reply->elements != N_PRODUCT_PARTS))
-        rc = ecom_fail(err, "Redis products.lua: unexpected reply");
-    else if (reply->elements)
-        *rows = product_rows((const redisReply *const *)reply->element);
-    freeReplyObject(reply);
-    return rc;
 }
 
 /* ---- formats -------------------------------------------------------------------------------- */

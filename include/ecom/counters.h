@@ -179,4 +179,10 @@ ecom_counters_writer_apply(ecom_counters_writer *w, const ecom_counters_batch *b
  * is no generation yet. One atomic read. */
 int ecom_counters_snapshot(const ecom_counters_store *s, json_t **out, ecom_error *err);
 
+/* Every product of the current generation, each {"product_id", "name", "category_id",
+ * "category_name", "units", "revenue_cents"}, by revenue descending, then id: every product
+ * the reference data named and every product sold (0 units for one never sold, "unknown" for a
+ * category the reference data did not give). *rows is NULL when there is no generation yet. */
+int ecom_counters_products(const ecom_counters_store *s, json_t **rows, ecom_error *err);
+
 #endif

@@ -31,7 +31,7 @@
 
 typedef enum ecom_report_source {
     ECOM_REPORT_FROM_SNAPSHOT,      /* `path` of the snapshot: a list, or an object as one row */
-    ECOM_REPORT_FROM_PRODUCTS,      /* ecom_report_products() */
+    ECOM_REPORT_FROM_PRODUCTS,      /* ecom_counters_products() */
     ECOM_REPORT_FROM_USER_SESSIONS, /* `path` of ecom_hbase_user_sessions()'s listing */
 } ecom_report_source;
 
@@ -66,12 +66,6 @@ void ecom_report_names(ecom_buf *out);
  * holds no counters yet. */
 int ecom_report_rows(const ecom_report *rep, const char *id, const ecom_config *cfg,
                      const json_t *snapshot, json_t **rows, ecom_error *err);
-
-/* Every product of the current generation, each {"product_id", "name", "category_id",
- * "category_name", "units", "revenue_cents"}, by revenue descending, then id: every product
- * the reference data named and every product sold (0 units for one never sold, "unknown" for a
- * category the reference data did not give). *rows is NULL when there is no generation yet. */
-int ecom_report_products(const ecom_counters_store *s, json_t **rows, ecom_error *err);
 
 typedef enum ecom_report_format {
     ECOM_REPORT_CSV,
