@@ -52,8 +52,11 @@ static void *sink_detach(void *ctx)
     return b;
 }
 
-static ecom_stage_result sink_write(void *ctx, void *batch, ecom_error *err)
+static ecom_stage_result sink_write(void *ctx, void *batch,
+                                    const rd_kafka_topic_partition_list_t *next_offsets,
+                                    ecom_error *err)
 {
+    (void)next_offsets; /* the positions are Kafka's commits */
     hbase_sink *s = ctx;
     int64_t cells = ecom_hbase_batch_cells(batch);
     if (ecom_hbase_batch_write(s->hbase, batch, err))

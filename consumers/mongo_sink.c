@@ -50,8 +50,11 @@ static void *sink_detach(void *ctx)
     return b;
 }
 
-static ecom_stage_result sink_write(void *ctx, void *batch, ecom_error *err)
+static ecom_stage_result sink_write(void *ctx, void *batch,
+                                    const rd_kafka_topic_partition_list_t *next_offsets,
+                                    ecom_error *err)
 {
+    (void)next_offsets; /* the positions are Kafka's commits */
     mongo_sink *s = ctx;
     int64_t before = ecom_mongo_batch_documents(batch);
     int rc = ecom_mongo_batch_write(s->mongo, batch, err);

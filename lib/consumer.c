@@ -50,6 +50,7 @@
 #include "ecom/buf.h"
 #include "ecom/codec.h"
 #include "ecom/escape.h"
+#include "ecom/fetch_waker.h"
 #include "ecom/kafka.h"
 #include "ecom/log.h"
 #include "ecom/retry.h"
@@ -61,6 +62,27 @@
 #define DECODE_CHUNK 1024 /* polled messages decoded together on the workers */
 #define POLL_MS 100       /* the longest a poll waits for a message */
 #define POLL_WRITING_MS 5 /* ... while a batch is being written: its end is noticed soon */
+/* fetch.wait.max.ms when latency comes first: the longest the broker holds a fetch for more
+ * data (librdkafka's 500 ms default showed as the live aggregator's 99th percentile) */
+#define FRESH_FETCH_WAIT_MS "10"
+
+/* The entry of a partition list that the last message's partition found: messages come in runs
+ * from one partition, so it is tried before a search of the list (one string compare instead of
+ * one per entry, for every message). */
+typedef struct partition_hint {
+    const rd_kafka_topic_partition_list_t *list;
+    const rd_kafka_topic_t *rkt;
+    int32_t partition;
+    int index;
+} partition_hint;
+
+/* A topic's record kind, by the handle librdkafka gives its messages. */
+typedef struct topic_kind {
+    const rd_kafka_topic_t *rkt;
+    int kind; /* -1: none */
+} topic_kind;
+
+#define TOPIC_KINDS 16 /* handles remembered; more topics are looked up by name */
 
 /* A closed batch of a stage that writes while the loop consumes: on the writer thread, or
  * written there and not settled yet. */
@@ -78,9 +100,12 @@ typedef struct loop {
     ecom_stage *stage;
     ecom_consume_stats *stats;
     rd_kafka_t *rk;
+    int64_t queue_bytes;       /* queued.max.messages.kbytes, in bytes */
+    ecom_fetch_waker *waker; /* see fetch_waker.h */
     ecom_producer dlq;
     char dlq_topic[256];
     rd_kafka_topic_partition_list_t *pending; /* next offset to commit per partition */
+    partition_hint pending_hint, read_to_hint;
     int batch_msgs;                           /* messages in the open batch */
     int64_t batch_records;                    /* of which valid records */
     double batch_started;
@@ -109,6 +134,9 @@ typedef struct loop {
     ecom_record *records; /* decoded[i] == 0: records[i] holds raw[i]'s record */
     ecom_error *errors;   /* decoded[i] != 0: why raw[i] is a dead letter */
     int *decoded;
+    int *kinds; /* kinds[i]: raw[i]'s record kind, -1 for none */
+    topic_kind topic_kinds[TOPIC_KINDS];
+    int n_topic_kinds;
     int chunk; /* messages decoded together at most */
     bool failed;
     ecom_error failure;
@@ -210,6 +238,29 @@ static int ends_note_commits_at_start(loop *l, rd_kafka_t *rk, ecom_error *err)
     return 0;
 }
 
+/* The entry of `list` for a message's partition, added when it has none (*added says so). */
+static rd_kafka_topic_partition_t *partition_entry(rd_kafka_topic_partition_list_t *list,
+                                                  partition_hint *hint,
+                                                  const rd_kafka_topic_t *rkt,
+                                                  int32_t partition, bool *added)
+{
+    const char *topic = rd_kafka_topic_name(rkt);
+    *added = false;
+    if (hint->list == list && hint->rkt == rkt && hint->partition == partition &&
+        hint->index < list->cnt) {
+        rd_kafka_topic_partition_t *p = &list->elems[hint->index];
+        if (p->partition == partition && strcmp(p->topic, topic) == 0)
+            return p;
+    }
+    rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(list, topic, partition);
+    if (!p) {
+        p = rd_kafka_topic_partition_list_add(list, topic, partition);
+        *added = true;
+    }
+    *hint = (partition_hint){list, rkt, partition, (int)(p - list->elems)};
+    return p;
+}
+
 static void ends_note(loop *l, const char *topic, int32_t partition, int64_t next_offset)
 {
     rd_kafka_topic_partition_t *r =
@@ -217,6 +268,14 @@ static void ends_note(loop *l, const char *topic, int32_t partition, int64_t nex
     if (!r)
         r = rd_kafka_topic_partition_list_add(l->read_to, topic, partition);
     r->offset = next_offset;
+}
+
+/* ends_note for the partition of a message read. */
+static void ends_note_read(loop *l, const rd_kafka_message_t *m, int64_t next_offset)
+{
+    bool added;
+    partition_entry(l->read_to, &l->read_to_hint, m->rkt, m->partition, &added)->offset =
+        next_offset;
 }
 
 static bool same_metadata(const rd_kafka_topic_partition_t *a, const rd_kafka_topic_partition_t *b)
@@ -487,7 +546,7 @@ static int batch_close(loop *l)
 static int handoff_write_job(void *arg, ecom_error *err)
 {
     loop *l = arg;
-    return l->stage->write(l->stage->ctx, l->handoff.batch, err);
+    return l->stage->write(l->stage->ctx, l->handoff.batch, l->handoff.offsets, err);
 }
 
 /* One attempt to make the handed-over batch durable: first the writer thread's (waited for
@@ -497,11 +556,15 @@ static int handoff_attempt(void *arg, ecom_error *err)
     loop *l = arg;
     handoff *h = &l->handoff;
     ecom_stage_result rc = h->on_writer ? (ecom_stage_result)ecom_background_wait(l->writer, err)
-                                        : l->stage->write(l->stage->ctx, h->batch, err);
+                                        : l->stage->write(l->stage->ctx, h->batch, h->offsets, err);
     h->on_writer = false;
     if (rc == ECOM_STAGE_FATAL) {
         l->failed = true; /* retrying cannot help */
         ecom_fail(&l->failure, "%s: %s", l->opts->service, err->msg);
+        return 0;
+    }
+    if (rc == ECOM_STAGE_REWIND) {
+        l->rewind = true; /* not a failure: nothing to retry */
         return 0;
     }
     return rc == ECOM_STAGE_WRITTEN ? dead_letters_delivered(l, err) : -1;
@@ -530,7 +593,9 @@ static void handoff_finish(loop *l)
 }
 
 /* Waits for the batch on the writer thread and commits it, retrying it here while the store is
- * unavailable. Fails only when asked to stop during an outage (or on a fatal error). */
+ * unavailable. When the store's position had moved on, drops it and the open batch (which
+ * continues it) and re-reads from the store's position. Fails only when asked to stop during
+ * an outage (or on a fatal error). */
 static int handoff_settle(loop *l)
 {
     if (!l->handoff.batch)
@@ -539,6 +604,10 @@ static int handoff_settle(loop *l)
         return -1;
     if (l->failed)
         return -1;
+    if (l->rewind) {
+        handoff_release(l);
+        return rewind_to_stage(l);
+    }
     handoff_finish(l);
     return 0;
 }
@@ -551,16 +620,23 @@ static int handoff_settle_once(loop *l, ecom_error *err)
         return 0;
     if (handoff_attempt(l, err) || l->failed)
         return -1;
+    if (l->rewind) { /* the partitions' next owner reads from the store's position */
+        l->rewind = false;
+        ecom_fail(err, "the store's position had moved on");
+        return -1;
+    }
     handoff_finish(l);
     return 0;
 }
 
 /* Settles the batch in flight, then hands the open one to the writer thread and opens the
- * next. */
+ * next (unless settling dropped it). */
 static int batch_hand_off(loop *l)
 {
     if (handoff_settle(l))
         return -1;
+    if (l->batch_msgs == 0)
+        return 0; /* a rewind dropped it */
     handoff *h = &l->handoff;
     h->batch = l->stage->detach(l->stage->ctx);
     h->offsets = l->pending;
@@ -615,11 +691,10 @@ static int dead_letter(loop *l, const rd_kafka_message_t *m, const char *reason)
 
 static void pending_note(loop *l, const rd_kafka_message_t *m)
 {
-    const char *topic = rd_kafka_topic_name(m->rkt);
+    bool added;
     rd_kafka_topic_partition_t *p =
-        rd_kafka_topic_partition_list_find(l->pending, topic, m->partition);
-    if (!p) {
-        p = rd_kafka_topic_partition_list_add(l->pending, topic, m->partition);
+        partition_entry(l->pending, &l->pending_hint, m->rkt, m->partition, &added);
+    if (added) {
         p->metadata = ecom_xstrdup(l->run_id); /* freed with the list */
         p->metadata_size = strlen(l->run_id);
     }
@@ -654,7 +729,7 @@ static void handle_message(loop *l, rd_kafka_message_t *m, int rc, const ecom_re
         l->batch_records++;
     }
     pending_note(l, m);
-    ends_note(l, topic, m->partition, m->offset + 1);
+    ends_note_read(l, m, m->offset + 1);
 }
 
 /* Decodes raw[i] into records[i] (or the reason into errors[i]); runs on any worker. */
@@ -664,7 +739,7 @@ static void decode_one(void *arg, int i)
     const rd_kafka_message_t *m = l->raw[i];
     if (m->err)
         return;
-    int kind = ecom_kind_of_topic(l->cfg, rd_kafka_topic_name(m->rkt));
+    int kind = l->kinds[i];
     if (kind < 0)
         l->decoded[i] = ecom_fail(&l->errors[i], "topic %s holds no known record kind",
                                   rd_kafka_topic_name(m->rkt));
@@ -683,10 +758,24 @@ static void raw_drop(loop *l, int from)
 /* Decodes the polled messages in parallel, then hands them to the batch in their order, closing
  * the batch whenever it is full. What a rewind or a failure leaves unhandled is dropped: it is
  * read again from the position the loop seeks to (or from the last commit). */
+/* The record kind of a message's topic (on the loop's thread: the workers only read the result). */
+static int kind_of_message(loop *l, const rd_kafka_message_t *m)
+{
+    for (int i = 0; i < l->n_topic_kinds; i++)
+        if (l->topic_kinds[i].rkt == m->rkt)
+            return l->topic_kinds[i].kind;
+    int kind = ecom_kind_of_topic(l->cfg, rd_kafka_topic_name(m->rkt));
+    if (l->n_topic_kinds < TOPIC_KINDS)
+        l->topic_kinds[l->n_topic_kinds++] = (topic_kind){m->rkt, kind};
+    return kind;
+}
+
 static void raw_handle(loop *l)
 {
     if (l->n_raw == 0)
         return;
+    for (int i = 0; i < l->n_raw; i++)
+        l->kinds[i] = l->raw[i]->err ? -1 : kind_of_message(l, l->raw[i]);
     ecom_workers_run(l->workers, l->n_raw, decode_one, l);
     int64_t rewinds = l->stats->rewinds;
     int i = 0;
@@ -882,12 +971,12 @@ static int check_topics(loop *l, rd_kafka_t *rk, ecom_error *err)
 static rd_kafka_t *open_consumer(loop *l, ecom_error *err)
 {
     /* what is fetched ahead; one fetch may overshoot it, so a fetch is at most half of it */
-    int queue_kb = l->opts->prefetch_kbytes > 0 ? l->opts->prefetch_kbytes : 262144;
+    int queue_kb = l->opts->prefetch_kbytes > 0 ? l->opts->prefetch_kbytes : ECOM_PREFETCH_KBYTES;
     long long fetch_bytes = (long long)queue_kb * 1024 / 2;
     char queue[24], fetch[24];
     snprintf(queue, sizeof queue, "%d", queue_kb);
     snprintf(fetch, sizeof fetch, "%lld", fetch_bytes < 52428800 ? fetch_bytes : 52428800);
-    const char *defaults[] = {
+    const char *defaults[24] = {
         "group.id",
         l->opts->group,
         "enable.auto.commit",
@@ -907,13 +996,27 @@ static rd_kafka_t *open_consumer(loop *l, ecom_error *err)
         "10000",
         "heartbeat.interval.ms",
         "3000",
-        l->opts->instance_id ? "group.instance.id" : NULL,
-        l->opts->instance_id,
-        NULL,
     };
+    int n = 0;
+    while (defaults[n])
+        n++;
+    if (l->opts->latency_first) {
+        defaults[n++] = "fetch.wait.max.ms";
+        defaults[n++] = FRESH_FETCH_WAIT_MS;
+    }
+    if (l->opts->instance_id) {
+        defaults[n++] = "group.instance.id";
+        defaults[n++] = l->opts->instance_id;
+    }
     rd_kafka_conf_t *conf = ecom_kafka_conf(l->cfg, defaults, err);
     if (!conf)
         return NULL;
+    char value[32];
+    size_t value_size = sizeof value;
+    l->queue_bytes = rd_kafka_conf_get(conf, "queued.max.messages.kbytes", value, &value_size) ==
+                             RD_KAFKA_CONF_OK
+                         ? strtoll(value, NULL, 10) * 1000 /* librdkafka's kilobyte */
+                         : (int64_t)queue_kb * 1000;
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_opaque(conf, l);
     rd_kafka_t *rk = ecom_kafka_new(RD_KAFKA_CONSUMER, conf, err);
@@ -943,8 +1046,9 @@ static rd_kafka_t *open_consumer(loop *l, ecom_error *err)
 /* Whether to close the open batch now: it is full or old enough, or an --until-end run has
  * read everything. While a batch is being written an old one keeps filling instead, and is
  * handed over once the writer is free or it is full; an idle writer takes a batch as soon as it
- * holds a decoded chunk, so a backfill's first write starts early and later batches grow to
- * what the store takes while the loop consumes. */
+ * holds a decoded chunk (latency first: as soon as it holds anything), so a backfill's
+ * first write starts early and later batches grow to what the store takes while the loop
+ * consumes. */
 static bool batch_due(loop *l, bool got)
 {
     if (l->batch_msgs == 0 || l->n_raw)
@@ -953,7 +1057,7 @@ static bool batch_due(loop *l, bool got)
         return true;
     if (l->handoff.batch && !ecom_background_finished(l->writer))
         return false;
-    if (l->writer && l->batch_msgs >= l->chunk)
+    if (l->writer && (l->batch_msgs >= l->chunk || l->opts->latency_first))
         return true;
     if (ecom_monotonic() - l->batch_started >= l->opts->batch_ms / 1000.0)
         return true;
@@ -971,7 +1075,8 @@ static int poll_timeout(const loop *l)
 
 static void stage_idle(loop *l, bool got)
 {
-    if (got || l->batch_msgs || !l->stage->idle ||
+    /* (never beside a write: the idle work may use the store) */
+    if (got || l->batch_msgs || l->handoff.batch || !l->stage->idle ||
         ecom_monotonic() - l->last_idle < l->opts->batch_ms / 1000.0)
         return;
     l->last_idle = ecom_monotonic();
@@ -998,8 +1103,7 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
 {
     /* a stage writes on the loop's thread (flush, reset) or while it consumes (detach, write,
      * release) */
-    assert(stage->write ? stage->detach && stage->release && !stage->positions
-                        : stage->flush && stage->reset);
+    assert(stage->write ? stage->detach && stage->release : stage->flush && stage->reset);
     loop l;
     memset(&l, 0, sizeof l);
     memset(stats, 0, sizeof *stats);
@@ -1027,29 +1131,42 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
     l.records = ecom_xmalloc(sizeof *l.records * (size_t)l.chunk);
     l.errors = ecom_xmalloc(sizeof *l.errors * (size_t)l.chunk);
     l.decoded = ecom_xcalloc((size_t)l.chunk, sizeof *l.decoded);
+    l.kinds = ecom_xcalloc((size_t)l.chunk, sizeof *l.kinds);
     if (stage->write)
         l.writer = ecom_background_new();
     l.started = l.last_progress = ecom_monotonic();
     l.rk = open_consumer(&l, err);
     int rc = l.rk ? 0 : -1;
+    if (l.rk)
+        l.waker = ecom_fetch_waker_new(l.rk, l.queue_bytes);
     while (rc == 0 && !l.failed && !ecom_stop_requested()) {
         /* collect what is ready, up to a chunk; decode the chunk once the queue is empty */
         rd_kafka_message_t *m = rd_kafka_consumer_poll(l.rk, poll_timeout(&l));
         bool got = m != NULL;
-        if (m)
+        if (m) {
             l.raw[l.n_raw++] = m;
+            ecom_fetch_waker_read(l.waker, (int64_t)(m->len + m->key_len));
+        } else {
+            ecom_fetch_waker_empty(l.waker, l.assigned);
+        }
         if (l.n_raw && (!m || l.n_raw == l.chunk))
             raw_handle(&l);
         if (l.dlq.rk)
             ecom_producer_poll(&l.dlq);
-        if (l.handoff.batch && ecom_background_finished(l.writer))
+        if (l.handoff.batch && ecom_background_finished(l.writer)) {
+            int64_t rewinds = stats->rewinds;
             handoff_settle(&l); /* commit a written batch at once */
+            if (stats->rewinds != rewinds)
+                raw_drop(&l, 0); /* read before the seek: read again from the store's position */
+        }
         if (batch_due(&l, got))
             batch_close(&l);
-        if (opts->until_end && l.batch_msgs == 0 && ends_all_reached(&l))
+        /* (not while a write is in flight: its outcome may be a rewind to read again) */
+        if (opts->until_end && l.batch_msgs == 0 && !l.handoff.batch && ends_all_reached(&l))
             break;
         stage_idle(&l, got);
-        log_progress(&l, false);
+        if (l.n_raw == 0) /* (not for every message collected: it reads the clock) */
+            log_progress(&l, false);
     }
     if (rc == 0 && !l.failed)
         raw_handle(&l);
@@ -1060,6 +1177,7 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
     if (l.handoff.batch)
         handoff_release(&l); /* unwritten after a failure, and uncommitted */
     stats->seconds = ecom_monotonic() - l.started;
+    ecom_fetch_waker_free(l.waker);
     if (l.rk) {
         log_progress(&l, true);
         rd_kafka_consumer_close(l.rk);
@@ -1080,6 +1198,7 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
     free(l.records);
     free(l.errors);
     free(l.decoded);
+    free(l.kinds);
     if (l.failed) {
         *err = l.failure;
         return -1;

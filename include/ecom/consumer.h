@@ -29,7 +29,12 @@
  *   - a write that fails is retried on the loop's thread with every partition paused, exactly
  *     as a failed flush, while the next batch waits unwritten;
  *   - a rebalance, a stop and the end of an --until-end run wait for the write in flight first;
- *     --until-end returns only once everything consumed is written and committed.
+ *     --until-end returns only once everything consumed is written and committed;
+ *   - a write answered with "rewind" drops that batch and the open one (which continues it),
+ *     and every partition seeks to the stage's `positions`, as after a flush's rewind;
+ *   - nothing else of the stage runs while a batch is being written but `add`, `detach` and
+ *     `release`: `idle` and `positions` wait for the write, so they may share the store's
+ *     connection and state with `write`.
  * The stage promises that `write` touches only the batch it is given and its store, never what
  * `add`, `detach` or `release` touch (those run on the loop's thread, meanwhile).
  */
@@ -83,16 +88,19 @@ typedef struct ecom_stage {
      * wait for the next message (the aggregator applies changed reference data). An error
      * stops the service. */
     int (*idle)(void *ctx, ecom_error *err);
-    /* Instead of flush and reset, for writing while consuming (see above); a stage with these
-     * keeps its positions in Kafka (no `positions`). `detach` takes the pending batch out of
-     * the stage and returns it; `add` goes on into a new one. `write` writes a detached batch,
-     * on the writer thread: ECOM_STAGE_WRITTEN (the batch is then empty), ECOM_STAGE_RETRY on a
-     * failure to retry later (the batch keeps at least what is not written yet), or
-     * ECOM_STAGE_FATAL (never ECOM_STAGE_REWIND: these stages keep no positions). `release`
+    /* Instead of flush and reset, for writing while consuming (see above). `detach` takes the
+     * pending batch out of the stage and returns it; `add` goes on into a new one. `write`
+     * writes a detached batch, whose next offsets are as flush's, on the writer thread (or,
+     * retrying, on the loop's):
+     * ECOM_STAGE_WRITTEN (the batch is then empty), ECOM_STAGE_RETRY on a failure to retry
+     * later (the batch keeps at least what is not written yet), ECOM_STAGE_REWIND (a stage with
+     * `positions`, as from flush) or ECOM_STAGE_FATAL. `release`
      * hands a detached batch back, written or dropped unwritten (its partitions were revoked),
      * for the stage to free or to fill again. */
     void *(*detach)(void *ctx);
-    ecom_stage_result (*write)(void *ctx, void *batch, ecom_error *err);
+    ecom_stage_result (*write)(void *ctx, void *batch,
+                               const rd_kafka_topic_partition_list_t *next_offsets,
+                               ecom_error *err);
     void (*release)(void *ctx, void *batch);
 } ecom_stage;
 
@@ -111,10 +119,18 @@ typedef struct ecom_consume_opts {
      * for a member that never runs twice at a time. */
     const char *instance_id;
     int decode_threads; /* threads decoding messages, the caller's included; 0: one per CPU */
-    /* Kilobytes of messages fetched ahead of the stage; 0: 256 MiB, for a stage as fast as
-     * Kafka (the aggregator). A stage its store holds back gains nothing from more than a few
-     * seconds of messages, and every byte fetched ahead is memory. -X overrides it. */
+    /* Kilobytes of messages fetched ahead of the stage; 0: ECOM_PREFETCH_KBYTES. Every byte
+     * fetched ahead is memory (kept decompressed), and the loop keeps librdkafka fetching
+     * while its queue runs dry (fetch_waker.h), so a small queue costs no speed. -X
+     * queued.max.messages.kbytes overrides it. */
     int prefetch_kbytes;
+    /* Latency first (the aggregator, whose counters should be fresh): a free writer takes the
+     * open batch as soon as nothing polled waits to be decoded, and the broker answers a fetch
+     * within a few milliseconds even when it has nothing new for some partitions. Otherwise a
+     * free writer waits for a decoded chunk, or --batch-ms, and fetches wait librdkafka's
+     * default. Under load the writer is rarely free, and batches grow to what arrives during
+     * a write either way. */
+    bool latency_first;
 } ecom_consume_opts;
 
 typedef struct ecom_consume_stats {
@@ -138,6 +154,10 @@ extern const ecom_option ecom_consumer_options[];
  * counters are. The option's help quotes these. */
 #define ECOM_BATCH_MS_STORE 500
 #define ECOM_BATCH_MS_AGGREGATE 100
+
+/* Messages fetched ahead of a stage that does not say (the aggregator): about a tenth of a
+ * second of its work at full speed. */
+#define ECOM_PREFETCH_KBYTES 4096
 
 /* The options of a service's consume loop from its configuration (--group, --from,
  * --until-end, --batch-size, --batch-ms, --decode-threads), with the service's own default group

@@ -49,8 +49,10 @@ for round in 1 2; do # each time, kill as soon as more transactions were written
   seen=$(transactions_in)
   echo "ok: sink mongo killed with $seen transactions written"
 done
-for delay in 4 9; do
-  sink hbase "$hit" --until-end 2>>"$tmp/hit-hbase.log" & h=$!
+# HBase takes a whole backfill in a few seconds; batches of 50 events (one write each) make the
+# run long enough to be killed twice along the way
+for delay in 2 4; do
+  sink hbase "$hit" --batch-size 50 --until-end 2>>"$tmp/hit-hbase.log" & h=$!
   sleep "$delay"
   kill_9 $h "sink hbase after $delay s"
 done
