@@ -8,6 +8,11 @@
  * rebalance or replay resumes exactly after the last applied batch. Kafka commits still happen,
  * for lag monitoring only.
  *
+ * The batch is applied on the loop's writer thread while the next one is consumed and decoded
+ * (consumer.h, "writing while consuming"). Everything that talks to Redis or reads the
+ * reference tables runs in `write` or in `idle`, which the loop never runs beside a write; what
+ * runs beside it, `add`, touches only the open batch.
+ *
  * The reference topics are read as tables by every instance (table_reader.h), to their end before
  * the first fact, then followed; a fact naming a product or user not known yet first catches the
  * tables up to the broker's current end. Reference ids and names go to Redis too (counts and
@@ -69,9 +74,9 @@ typedef struct aggregator {
     ecom_reference *ref;
     ecom_table_reader *tables;
     ecom_counters_writer *writer;
-    ecom_counters_batch *batch; /* the facts of the open consume batch */
-    ecom_counters_batch *refs;  /* reference changes not in Redis yet */
-    GArray *produced_ms;        /* CreateTime of each message of the open batch */
+    struct fact_batch *open;   /* the facts of the open consume batch */
+    struct fact_batch *spare;  /* a written batch, to be filled again */
+    ecom_counters_batch *refs; /* reference changes not in Redis yet */
     latency_histogram *run_latency, *window_latency;
     double last_gauge;
     /* --rebuild */
@@ -84,7 +89,37 @@ typedef struct aggregator {
     bool push_pending;
     ecom_counters_outcome push_rc;
     ecom_error push_err;
+    bool outdated; /* the generation is in an older layout: nothing can be written to it */
 } aggregator;
+
+/* The facts of one consume batch, and when each was produced (CreateTime, for the latency). */
+typedef struct fact_batch {
+    ecom_counters_batch *counters;
+    GArray *produced_ms;
+} fact_batch;
+
+static fact_batch *fact_batch_new(void)
+{
+    fact_batch *b = ecom_xmalloc(sizeof *b);
+    b->counters = ecom_counters_batch_new();
+    b->produced_ms = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    return b;
+}
+
+static void fact_batch_clear(fact_batch *b)
+{
+    ecom_counters_batch_clear(b->counters);
+    g_array_set_size(b->produced_ms, 0);
+}
+
+static void fact_batch_free(fact_batch *b)
+{
+    if (!b)
+        return;
+    ecom_counters_batch_free(b->counters);
+    g_array_free(b->produced_ms, TRUE);
+    free(b);
+}
 
 /* ---- Redis calls that wait out an outage ------------------------------------------------------
  */
@@ -144,6 +179,7 @@ static int refs_apply(aggregator *a, ecom_error *err)
             if (retarget(a, err))
                 return -1;
         } else {
+            a->outdated = rc == ECOM_COUNTERS_OUTDATED;
             return -1;
         }
     }
@@ -152,7 +188,8 @@ static int refs_apply(aggregator *a, ecom_error *err)
 
 static int refs_apply_attempt(void *arg, ecom_error *err)
 {
-    return refs_apply(arg, err);
+    aggregator *a = arg;
+    return refs_apply(a, err) && !a->outdated ? -1 : 0; /* retrying cannot help an old layout */
 }
 
 /* refs_apply, retrying while Redis is unavailable. */
@@ -160,7 +197,7 @@ static int refs_apply_retrying(aggregator *a, ecom_error *err)
 {
     ecom_retry r = {
         .what = "write reference data to Redis", .attempt = refs_apply_attempt, .arg = a};
-    return ecom_retry_run(&r, err);
+    return ecom_retry_run(&r, err) || a->outdated ? -1 : 0;
 }
 
 /* A reference record from the tables: kept, and queued for Redis when it changed anything. */
@@ -251,7 +288,9 @@ static ecom_stage_result background_work(aggregator *a, ecom_error *err)
     }
     if (a->push_pending)
         push_all_reference(a);
-    return refs_apply(a, err) ? ECOM_STAGE_RETRY : ECOM_STAGE_WRITTEN;
+    if (refs_apply(a, err))
+        return a->outdated ? ECOM_STAGE_FATAL : ECOM_STAGE_RETRY;
+    return ECOM_STAGE_WRITTEN;
 }
 
 /* ---- the stage ------------------------------------------------------------------------------ */
@@ -262,11 +301,11 @@ static int stage_add(void *ctx, const ecom_record *r, const rd_kafka_message_t *
     if (r->kind != ECOM_KIND_TRANSACTION && r->kind != ECOM_KIND_SESSION_EVENT)
         return ecom_fail(err, "the aggregator consumes facts only, got %s",
                          ecom_kind_topic(r->kind));
-    ecom_counters_batch_add(a->batch, r, rd_kafka_topic_name(m->rkt));
+    ecom_counters_batch_add(a->open->counters, r, rd_kafka_topic_name(m->rkt));
     rd_kafka_timestamp_type_t type;
     int64_t ts = rd_kafka_message_timestamp(m, &type);
     if (type == RD_KAFKA_TIMESTAMP_CREATE_TIME && ts > 0)
-        g_array_append_val(a->produced_ms, ts);
+        g_array_append_val(a->open->produced_ms, ts);
     return 0;
 }
 
@@ -274,7 +313,7 @@ static void stage_dead_letter(void *ctx, const rd_kafka_message_t *m)
 {
     (void)m;
     aggregator *a = ctx;
-    ecom_counters_batch_dead_letter(a->batch);
+    ecom_counters_batch_dead_letter(a->open->counters);
 }
 
 static int64_t now_ms(void)
@@ -284,38 +323,37 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void record_latency(aggregator *a)
+static void record_latency(aggregator *a, const GArray *produced_ms)
 {
     int64_t now = now_ms();
     int64_t worst = 0;
-    for (guint i = 0; i < a->produced_ms->len; i++)
-        if (now - g_array_index(a->produced_ms, int64_t, i) > worst)
-            worst = now - g_array_index(a->produced_ms, int64_t, i);
-    ecom_log(ECOM_DEBUG, "batch applied", "messages=%u oldest_ms=%lld", a->produced_ms->len,
+    for (guint i = 0; i < produced_ms->len; i++)
+        if (now - g_array_index(produced_ms, int64_t, i) > worst)
+            worst = now - g_array_index(produced_ms, int64_t, i);
+    ecom_log(ECOM_DEBUG, "batch applied", "messages=%u oldest_ms=%lld", produced_ms->len,
              (long long)worst);
-    for (guint i = 0; i < a->produced_ms->len; i++) {
-        int64_t ms = now - g_array_index(a->produced_ms, int64_t, i);
+    for (guint i = 0; i < produced_ms->len; i++) {
+        int64_t ms = now - g_array_index(produced_ms, int64_t, i);
         latency_add(a->run_latency, ms);
         latency_add(a->window_latency, ms);
     }
-    g_array_set_size(a->produced_ms, 0);
 }
 
 /* The recent latency and the time of this update, written with the batch. */
-static void add_gauges(aggregator *a)
+static void add_gauges(aggregator *a, ecom_counters_batch *batch)
 {
     double now = ecom_monotonic();
     if (now - a->last_gauge < GAUGE_EVERY_S)
         return;
     a->last_gauge = now;
     if (a->window_latency->count) {
-        ecom_counters_batch_gauge(a->batch, "latency_ms_p50",
+        ecom_counters_batch_gauge(batch, "latency_ms_p50",
                                   latency_quantile(a->window_latency, 0.5));
-        ecom_counters_batch_gauge(a->batch, "latency_ms_p99",
+        ecom_counters_batch_gauge(batch, "latency_ms_p99",
                                   latency_quantile(a->window_latency, 0.99));
         latency_reset(a->window_latency);
     }
-    ecom_counters_batch_gauge(a->batch, "updated_at", now_ms() / 1000);
+    ecom_counters_batch_gauge(batch, "updated_at", now_ms() / 1000);
 }
 
 /* What the consume loop makes of a batch's outcome in the counters. */
@@ -328,6 +366,8 @@ static ecom_stage_result stage_result_of(aggregator *a, ecom_counters_outcome ap
     case ECOM_COUNTERS_FAILED:
     case ECOM_COUNTERS_FROZEN: /* (apply_waiting waits this out) */
         return ECOM_STAGE_RETRY;
+    case ECOM_COUNTERS_OUTDATED:
+        return ECOM_STAGE_FATAL;
     case ECOM_COUNTERS_FENCED:
         /* the writer's positions are stale: re-read them, in the new generation if there is
          * one; a rebuild whose generation was taken from it cannot go on */
@@ -339,34 +379,51 @@ static ecom_stage_result stage_result_of(aggregator *a, ecom_counters_outcome ap
     return ECOM_STAGE_RETRY;
 }
 
-static ecom_stage_result stage_flush(void *ctx, const rd_kafka_topic_partition_list_t *next_offsets,
+/* Applies a detached batch (on the writer thread): first the reference changes that arrived
+ * since the last one, then the batch with its offsets. */
+static ecom_stage_result stage_write(void *ctx, void *batch,
+                                     const rd_kafka_topic_partition_list_t *next_offsets,
                                      ecom_error *err)
 {
     aggregator *a = ctx;
+    fact_batch *b = batch;
     ecom_stage_result background = background_work(a, err);
     if (background != ECOM_STAGE_WRITTEN)
         return background;
-    if (ecom_counters_batch_needs_reference(a->batch, a->ref)) {
+    if (ecom_counters_batch_needs_reference(b->counters, a->ref)) {
         /* a fact before its reference data arrived here: load the tables to the broker's end */
         if (ecom_table_reader_catch_up(a->tables, table_record, a, err))
             return ECOM_STAGE_RETRY;
         if (refs_apply(a, err))
-            return ECOM_STAGE_RETRY;
+            return a->outdated ? ECOM_STAGE_FATAL : ECOM_STAGE_RETRY;
     }
-    add_gauges(a);
-    ecom_counters_outcome applied = apply_waiting(a, a->batch, next_offsets, err);
+    add_gauges(a, b->counters);
+    ecom_counters_outcome applied = apply_waiting(a, b->counters, next_offsets, err);
     if (applied == ECOM_COUNTERS_APPLIED) {
-        record_latency(a);
-        ecom_counters_batch_clear(a->batch);
+        record_latency(a, b->produced_ms);
+        fact_batch_clear(b);
     }
     return stage_result_of(a, applied, err);
 }
 
-static void stage_reset(void *ctx)
+static void *stage_detach(void *ctx)
 {
     aggregator *a = ctx;
-    ecom_counters_batch_clear(a->batch);
-    g_array_set_size(a->produced_ms, 0);
+    fact_batch *b = a->open;
+    a->open = a->spare ? a->spare : fact_batch_new();
+    a->spare = NULL;
+    return b;
+}
+
+/* A batch back from the writer, written or dropped: emptied, to be filled again. */
+static void stage_release(void *ctx, void *batch)
+{
+    aggregator *a = ctx;
+    fact_batch_clear(batch);
+    if (a->spare)
+        fact_batch_free(batch);
+    else
+        a->spare = batch;
 }
 
 /* The stored offsets of some partitions, read by the retry loop. */
@@ -441,10 +498,12 @@ static int consume(aggregator *a, const char *service, const char *group, bool u
         opts.instance_id = instance;
     }
     opts.until_end = until_end;
+    opts.latency_first = true;
     ecom_stage stage = {.ctx = a,
                         .add = stage_add,
-                        .flush = stage_flush,
-                        .reset = stage_reset,
+                        .detach = stage_detach,
+                        .write = stage_write,
+                        .release = stage_release,
                         .positions = stage_positions,
                         .dead_letter = stage_dead_letter,
                         .idle = stage_idle};
@@ -582,9 +641,8 @@ static int aggregate_run(ecom_config *cfg)
     ecom_signals_install();
     a.role = cfg->rebuild ? ECOM_COUNTERS_REBUILD : ECOM_COUNTERS_LIVE;
     a.ref = ecom_reference_new();
-    a.batch = ecom_counters_batch_new();
+    a.open = fact_batch_new();
     a.refs = ecom_counters_batch_new();
-    a.produced_ms = g_array_new(FALSE, FALSE, sizeof(int64_t));
     a.run_latency = ecom_xmalloc(sizeof *a.run_latency);
     a.window_latency = ecom_xmalloc(sizeof *a.window_latency);
     latency_reset(a.run_latency);
@@ -595,10 +653,10 @@ static int aggregate_run(ecom_config *cfg)
                  err.msg);
     ecom_table_reader_close(a.tables);
     ecom_counters_writer_free(a.writer);
-    ecom_counters_batch_free(a.batch);
+    fact_batch_free(a.open);
+    fact_batch_free(a.spare);
     ecom_counters_batch_free(a.refs);
     ecom_reference_free(a.ref);
-    g_array_free(a.produced_ms, TRUE);
     free(a.run_latency);
     free(a.window_latency);
     ecom_redis_free(a.store.redis);

@@ -101,6 +101,20 @@ void ecom_buf_puts(ecom_buf *b, const char *s)
     ecom_buf_append(b, s, strlen(s));
 }
 
+void ecom_buf_append_int(ecom_buf *b, int64_t v)
+{
+    char tmp[24];
+    int i = (int)sizeof tmp;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[--i] = '-';
+    ecom_buf_append(b, tmp + i, sizeof tmp - (size_t)i);
+}
+
 void ecom_buf_printf(ecom_buf *b, const char *fmt, ...)
 {
     va_list ap;

@@ -72,6 +72,22 @@ typedef struct item_entry {
     ecom_cents subtotal;
 } item_entry;
 
+/* Every first-seen bit of a session, in one field of SESSION_BITS bits per session (bitmap kind
+ * "session"), which apply.lua reads and writes with one BITFIELD each: the funnel steps, whether
+ * its start, its conversion and each of its first MIN_PAGES page views are in the minute series,
+ * and whether it started and ended (active sessions). A page view past the first MIN_PAGES has a
+ * bitmap of its own. */
+enum {
+    SB_STEPS = 0, /* + STEP_* */
+    SB_MIN_STARTED = SB_STEPS + N_STEPS,
+    SB_MIN_CONVERTED,
+    SB_MIN_FIRST_PAGE,
+    MIN_PAGES = 16,
+    SB_STARTED = SB_MIN_FIRST_PAGE + MIN_PAGES,
+    SB_ENDED,
+    SESSION_BITS
+};
+
 typedef struct session_entry {
     char session_id[ECOM_ID_MAX];
     int64_t day;          /* of the session's start */
@@ -80,26 +96,19 @@ typedef struct session_entry {
     unsigned steps;       /* bit per STEP_ */
     unsigned segmented;   /* the steps an event carrying a segment brought (not version 1) */
     unsigned marks;       /* MARK_STARTED | MARK_ENDED: the batch has its session_start, _end */
+    unsigned pages;       /* bit seq - 1: the batch has that page view, one of the first MIN_PAGES */
+    int64_t page_minute[MIN_PAGES];
     ecom_segment segment; /* from the first of its events that carries one */
 } session_entry;
 
+/* A page view past a session's first MIN_PAGES. */
 typedef struct page_view_entry {
     char session_id[ECOM_ID_MAX];
     int32_t seq;
     int64_t minute;
 } page_view_entry;
 
-enum { MARK_STARTED = 1, MARK_ENDED = 2 }; /* also the flags apply.lua's "active" takes */
-
-/* Minute bits of a session (bitmap kind "min"): whether its start and its conversion are in the
- * minute series, and each of its first page views; a page view past them has a key of its own. */
-enum {
-    MIN_STARTED,
-    MIN_CONVERTED,
-    MIN_FIRST_PAGE,
-    MIN_PAGES = 16,
-    MIN_BITS = MIN_FIRST_PAGE + MIN_PAGES
-};
+enum { MARK_STARTED = 1, MARK_ENDED = 2 };
 
 typedef struct ref_entry {
     ecom_kind kind;
@@ -118,9 +127,11 @@ struct ecom_counters_batch {
     GArray *items;        /* item_entry, the txns' items back to back */
     GHashTable *txn_ids;  /* id -> present, against the same id twice in one batch */
     GHashTable *sessions; /* session_id (in entry) -> session_entry */
-    GArray *page_views;   /* page_view_entry */
+    GArray *page_views;   /* page_view_entry, past a session's first MIN_PAGES */
     GArray *refs;         /* ref_entry */
     GHashTable *records;  /* topic -> int64 records of it */
+    const char *last_topic; /* the topic of the last record counted, and its count in records */
+    int64_t *last_count;
     int64_t dead_letters;
     GArray *gauges; /* gauge */
     int64_t size;
@@ -149,6 +160,8 @@ void ecom_counters_batch_clear(ecom_counters_batch *b)
     g_array_set_size(b->page_views, 0);
     g_array_set_size(b->refs, 0);
     g_hash_table_remove_all(b->records);
+    b->last_topic = NULL;
+    b->last_count = NULL;
     g_array_set_size(b->gauges, 0);
     b->dead_letters = 0;
     b->size = 0;
@@ -192,11 +205,17 @@ static void count_record(ecom_counters_batch *b, const char *topic)
 {
     if (!topic)
         return;
+    if (topic == b->last_topic) { /* the same name as the last one (the caller's topic handle) */
+        (*b->last_count)++;
+        return;
+    }
     int64_t *n = g_hash_table_lookup(b->records, topic); /* per message: no allocation */
     if (!n) {
         n = g_new0(int64_t, 1);
         g_hash_table_insert(b->records, g_strdup(topic), n);
     }
+    b->last_topic = topic;
+    b->last_count = n;
     (*n)++;
 }
 
@@ -256,9 +275,16 @@ static void add_event(ecom_counters_batch *b, const ecom_session_event *ev)
     if (ev->type == ECOM_EV_SESSION_START) {
         s->marks |= MARK_STARTED;
     } else if (ev->type == ECOM_EV_PAGE_VIEW) {
-        page_view_entry pv = {.seq = ev->u.page_view.seq, .minute = minute_of(ev->ts)};
-        g_strlcpy(pv.session_id, ev->session_id, sizeof pv.session_id);
-        g_array_append_val(b->page_views, pv);
+        int32_t seq = ev->u.page_view.seq;
+        if (seq >= 1 && seq <= MIN_PAGES) {
+            if (!(s->pages & (1u << (seq - 1)))) /* the same page view twice: one bit */
+                s->page_minute[seq - 1] = minute_of(ev->ts);
+            s->pages |= 1u << (seq - 1);
+        } else {
+            page_view_entry pv = {.seq = seq, .minute = minute_of(ev->ts)};
+            g_strlcpy(pv.session_id, ev->session_id, sizeof pv.session_id);
+            g_array_append_val(b->page_views, pv);
+        }
     } else if (ev->type == ECOM_EV_SESSION_END) {
         s->marks |= MARK_ENDED;
         if (ev->u.end.conversion_status == ECOM_CONV_CONVERTED)
@@ -332,9 +358,12 @@ struct ecom_counters_writer {
     GHashTable *zsums;                   /* "zset\x1fmember" -> int64 delta */
     GHashTable *msums;                   /* "minute\x1fseries" -> int64, the new transactions */
     GHashTable *pairs;                   /* cohort "month\x1fuser" seen in this batch */
+    GHashTable *group_ids;               /* a group's name -> its number, from 1 */
+    GHashTable *target_ids;              /* "hash\x1ffield" -> its number, from 1 */
+    ecom_buf group_name;                 /* scratch */
     ecom_redis_args facts, firsts, sets; /* the script's sections that are not sums */
-    ecom_redis_args minutes, active;
-    int n_facts, n_firsts, n_minutes, n_active;
+    ecom_redis_args targets, groups, minutes, sessions;
+    int n_facts, n_firsts, n_targets, n_groups, n_minutes, n_sessions;
     GArray *fact_txn; /* the batch index of each transaction sent, in order */
 };
 
@@ -351,8 +380,11 @@ ecom_counters_writer *ecom_counters_writer_new(const ecom_counters_store *s, int
     w->zsums = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     w->msums = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     w->pairs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    w->group_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    w->target_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     w->fact_txn = g_array_new(FALSE, FALSE, sizeof(guint));
-    ecom_redis_args *all[] = {&w->facts, &w->firsts, &w->sets, &w->minutes, &w->active};
+    ecom_redis_args *all[] = {&w->facts,  &w->firsts,  &w->sets,    &w->targets,
+                              &w->groups, &w->minutes, &w->sessions};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         ecom_redis_args_init(all[i]);
     return w;
@@ -368,8 +400,12 @@ void ecom_counters_writer_free(ecom_counters_writer *w)
     g_hash_table_destroy(w->zsums);
     g_hash_table_destroy(w->msums);
     g_hash_table_destroy(w->pairs);
+    g_hash_table_destroy(w->group_ids);
+    g_hash_table_destroy(w->target_ids);
+    ecom_buf_free(&w->group_name);
     g_array_free(w->fact_txn, TRUE);
-    ecom_redis_args *all[] = {&w->facts, &w->firsts, &w->sets, &w->minutes, &w->active};
+    ecom_redis_args *all[] = {&w->facts,  &w->firsts,  &w->sets,    &w->targets,
+                              &w->groups, &w->minutes, &w->sessions};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         ecom_redis_args_free(all[i]);
     free(w);
@@ -578,54 +614,171 @@ static void plan_transaction(ecom_counters_writer *w, const ecom_counters_batch 
     first_seen(w, kind, t->user_id, 1, 0, 1, targets);
 }
 
-static void plan_session(ecom_counters_writer *w, const session_entry *s)
+/* The number of a group of the session bits (apply.lua): what a bit that was clear does once it
+ * is set. `text` names the group; `kind` and the rest are its arguments, added when it is new. */
+static int group_number(ecom_counters_writer *w, const char *text, bool *fresh)
 {
-    char day[ECOM_DAY_TEXT], day_field[ECOM_DAY_TEXT + 16], total_field[32];
-    char seg[ECOM_DIMENSIONS][128];
-    ecom_day_format(s->day, day);
-    for (int step = 0; step < N_STEPS; step++) {
-        if (!(s->steps & (1u << step)))
-            continue;
-        snprintf(day_field, sizeof day_field, "%s:%s", day, step_names[step]);
-        snprintf(total_field, sizeof total_field, "total:%s", step_names[step]);
-        static const ecom_segment unknown; /* all empty: "unknown" */
-        segment_fields(s->segmented & (1u << step) ? &s->segment : &unknown, step_names[step], seg);
-        const char *targets[] = {"funnel", day_field,  "counts", "sessions", "segments",
-                                 seg[0],   "segments", seg[1],   "segments", seg[2]};
-        if (step != STEP_SEEN) { /* a step counts on its day and in the total */
-            targets[2] = "funnel";
-            targets[3] = total_field;
-        }
-        first_seen(w, "sess", s->session_id, N_STEPS, step, 5, targets);
-    }
+    gpointer n = g_hash_table_lookup(w->group_ids, text);
+    *fresh = n == NULL;
+    if (n)
+        return GPOINTER_TO_INT(n);
+    g_hash_table_insert(w->group_ids, g_strdup(text), GINT_TO_POINTER(++w->n_groups));
+    return w->n_groups;
+}
 
-    char key[160];
-    int64_t slot;
-    ecom_counters_id_slot("min", s->session_id, key, sizeof key, &slot);
-    minute_entry(w, key, slot * MIN_BITS + MIN_STARTED, s->start_minute, "sessions", 1);
-    if (s->steps & (1u << STEP_CONVERTED))
-        minute_entry(w, key, slot * MIN_BITS + MIN_CONVERTED, s->end_minute, "converted", 1);
-    if (s->marks) {
-        ecom_counters_id_slot("live", s->session_id, key, sizeof key, &slot);
-        ecom_redis_args_add(&w->active, key);
-        ecom_redis_args_add_int(&w->active, slot * 2);
-        ecom_redis_args_add_int(&w->active, s->marks);
-        w->n_active++;
+/* A group's name: its kind, then each part after FIELD_SEP (built without printf: a batch names
+ * one per bit). */
+static void group_name(ecom_buf *name, char kind, int n, const char *const *parts, int64_t number)
+{
+    ecom_buf_reset(name);
+    ecom_buf_append(name, &kind, 1);
+    ecom_buf_append_int(name, number);
+    for (int i = 0; i < n; i++) {
+        ecom_buf_append(name, (const char[]){FIELD_SEP}, 1);
+        ecom_buf_puts(name, parts[i]);
     }
 }
 
+static const char *segment_value(const ecom_segment *seg, int dim);
+static void segment_fields(const ecom_segment *seg, const char *metric,
+                           char fields[ECOM_DIMENSIONS][128]);
+
+/* The number of a counter (hash, field) the session bits' groups add to. */
+static int target_number(ecom_counters_writer *w, const char *hash, const char *field)
+{
+    const char *parts[] = {hash, field};
+    group_name(&w->group_name, 'c', 2, parts, 0);
+    gpointer n = g_hash_table_lookup(w->target_ids, w->group_name.data);
+    if (n)
+        return GPOINTER_TO_INT(n);
+    g_hash_table_insert(w->target_ids, g_strdup(w->group_name.data),
+                        GINT_TO_POINTER(++w->n_targets));
+    ecom_redis_args_add(&w->targets, hash);
+    ecom_redis_args_add(&w->targets, field);
+    return w->n_targets;
+}
+
+/* The group of a funnel step of sessions that started on `day` (a segment's, or "unknown"'s):
+ * +1 on the day, in the total (the sessions count for the first step) and in each segment. */
+static int step_group(ecom_counters_writer *w, int64_t day, int step, const ecom_segment *seg)
+{
+    const char *values[ECOM_DIMENSIONS + 1] = {step_names[step]};
+    for (int d = 0; d < ECOM_DIMENSIONS; d++)
+        values[d + 1] = segment_value(seg, d);
+    group_name(&w->group_name, 't', ECOM_DIMENSIONS + 1, values, day);
+    bool fresh;
+    int g = group_number(w, w->group_name.data, &fresh);
+    if (!fresh)
+        return g;
+    char day_text[ECOM_DAY_TEXT], day_field[ECOM_DAY_TEXT + 16], total_field[32];
+    char fields[ECOM_DIMENSIONS][128];
+    ecom_day_format(day, day_text);
+    snprintf(day_field, sizeof day_field, "%s:%s", day_text, step_names[step]);
+    snprintf(total_field, sizeof total_field, "total:%s", step_names[step]);
+    segment_fields(seg, step_names[step], fields);
+    const char *targets[] = {"funnel", day_field, "counts",   "sessions",
+                             "segments", fields[0], "segments", fields[1],
+                             "segments", fields[2]};
+    if (step != STEP_SEEN) { /* a step counts on its day and in the total */
+        targets[2] = "funnel";
+        targets[3] = total_field;
+    }
+    int n_targets = (int)(sizeof targets / sizeof targets[0]) / 2, numbers[5];
+    for (int i = 0; i < n_targets; i++) /* (before the group's own arguments: it names w's) */
+        numbers[i] = target_number(w, targets[2 * i], targets[2 * i + 1]);
+    ecom_redis_args_add(&w->groups, "t");
+    ecom_redis_args_add_int(&w->groups, n_targets);
+    for (int i = 0; i < n_targets; i++)
+        ecom_redis_args_add_int(&w->groups, numbers[i]);
+    return g;
+}
+
+/* A group that adds 1 to a series of a minute, inside the window only. */
+static int minute_group(ecom_counters_writer *w, int64_t minute, const char *series)
+{
+    group_name(&w->group_name, 'm', 1, &series, minute);
+    bool fresh;
+    int g = group_number(w, w->group_name.data, &fresh);
+    if (fresh) {
+        ecom_redis_args_add(&w->groups, "m");
+        ecom_redis_args_add_int(&w->groups, minute);
+        ecom_redis_args_add(&w->groups, series);
+    }
+    return g;
+}
+
+/* A session bit as apply.lua names it: its value in the field read as a number, where
+ * BITFIELD's first bit is the most significant. */
+static int64_t session_bit_mask(int bit)
+{
+    return (int64_t)1 << (SESSION_BITS - 1 - bit);
+}
+
+/* The groups of the active-sessions bits: "s" (a start; active unless ended) and "e" (an end;
+ * no longer active if started), each naming the other's bit. */
+static int active_group(ecom_counters_writer *w, bool start)
+{
+    bool fresh;
+    int g = group_number(w, start ? "s" : "e", &fresh);
+    if (fresh) {
+        ecom_redis_args_add(&w->groups, start ? "s" : "e");
+        ecom_redis_args_add_int(&w->groups, session_bit_mask(start ? SB_ENDED : SB_STARTED));
+    }
+    return g;
+}
+
+static void plan_session(ecom_counters_writer *w, const session_entry *s)
+{
+    int bits[SESSION_BITS][2], n = 0; /* (bit, group) */
+    for (int step = 0; step < N_STEPS; step++) {
+        if (!(s->steps & (1u << step)))
+            continue;
+        static const ecom_segment unknown; /* all empty: "unknown" */
+        bits[n][0] = SB_STEPS + step;
+        bits[n++][1] =
+            step_group(w, s->day, step, s->segmented & (1u << step) ? &s->segment : &unknown);
+    }
+    bits[n][0] = SB_MIN_STARTED;
+    bits[n++][1] = minute_group(w, s->start_minute, "sessions");
+    if (s->steps & (1u << STEP_CONVERTED)) {
+        bits[n][0] = SB_MIN_CONVERTED;
+        bits[n++][1] = minute_group(w, s->end_minute, "converted");
+    }
+    for (int p = 0; p < MIN_PAGES; p++) {
+        if (!(s->pages & (1u << p)))
+            continue;
+        bits[n][0] = SB_MIN_FIRST_PAGE + p;
+        bits[n++][1] = minute_group(w, s->page_minute[p], "page_views");
+    }
+    /* the start before the end: a session that starts and ends in one batch is never active */
+    if (s->marks & MARK_STARTED) {
+        bits[n][0] = SB_STARTED;
+        bits[n++][1] = active_group(w, true);
+    }
+    if (s->marks & MARK_ENDED) {
+        bits[n][0] = SB_ENDED;
+        bits[n++][1] = active_group(w, false);
+    }
+
+    char key[160];
+    int64_t slot;
+    ecom_counters_id_slot("session", s->session_id, key, sizeof key, &slot);
+    ecom_redis_args_add(&w->sessions, key);
+    ecom_redis_args_add_int(&w->sessions, slot * SESSION_BITS);
+    ecom_redis_args_add_int(&w->sessions, n);
+    for (int i = 0; i < n; i++) {
+        ecom_redis_args_add_int(&w->sessions, session_bit_mask(bits[i][0]));
+        ecom_redis_args_add_int(&w->sessions, bits[i][1]);
+    }
+    w->n_sessions++;
+}
+
+/* A page view past its session's first MIN_PAGES: a bitmap of the session's own. */
 static void plan_page_view(ecom_counters_writer *w, const page_view_entry *pv)
 {
     char key[160];
-    int64_t slot;
-    if (pv->seq >= 1 && pv->seq <= MIN_PAGES) {
-        ecom_counters_id_slot("min", pv->session_id, key, sizeof key, &slot);
-        minute_entry(w, key, slot * MIN_BITS + MIN_FIRST_PAGE + pv->seq - 1, pv->minute,
-                     "page_views", 1);
-    } else { /* more pages than the generator makes: a bitmap of the session's own */
-        snprintf(key, sizeof key, "seen:minpv:%s", pv->session_id);
-        minute_entry(w, key, pv->seq, pv->minute, "page_views", 1);
-    }
+    snprintf(key, sizeof key, "seen:minpv:%s", pv->session_id);
+    minute_entry(w, key, pv->seq, pv->minute, "page_views", 1);
 }
 
 static void plan_reference(ecom_counters_writer *w, const ref_entry *e)
@@ -663,14 +816,17 @@ static void plan(ecom_counters_writer *w, const ecom_counters_batch *b, const ec
                  const rd_kafka_topic_partition_list_t *next_offsets, const bool *dup,
                  ecom_redis_args *argv)
 {
-    ecom_redis_args *parts[] = {&w->facts, &w->firsts, &w->sets, &w->minutes, &w->active};
+    ecom_redis_args *parts[] = {&w->facts,  &w->firsts,  &w->sets,    &w->targets,
+                                &w->groups, &w->minutes, &w->sessions};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         ecom_redis_args_reset(parts[i]);
     g_hash_table_remove_all(w->sums);
     g_hash_table_remove_all(w->zsums);
     g_hash_table_remove_all(w->msums);
     g_hash_table_remove_all(w->pairs);
-    w->n_facts = w->n_firsts = w->n_minutes = w->n_active = 0;
+    g_hash_table_remove_all(w->group_ids);
+    g_hash_table_remove_all(w->target_ids);
+    w->n_facts = w->n_firsts = w->n_targets = w->n_groups = w->n_minutes = w->n_sessions = 0;
     g_array_set_size(w->fact_txn, 0);
 
     for (guint i = 0; i < b->txns->len; i++) {
@@ -737,10 +893,15 @@ static void plan(ecom_counters_writer *w, const ecom_counters_batch *b, const ec
     emit_sums(w->zsums, argv);
     ecom_redis_args_add_int(argv, w->sets.n / 3);
     append_section(argv, &w->sets);
+    ecom_redis_args_add_int(argv, w->n_targets);
+    append_section(argv, &w->targets);
+    ecom_redis_args_add_int(argv, w->n_groups);
+    append_section(argv, &w->groups);
     ecom_redis_args_add_int(argv, w->n_minutes);
     append_section(argv, &w->minutes);
-    ecom_redis_args_add_int(argv, w->n_active);
-    append_section(argv, &w->active);
+    ecom_redis_args_add_int(argv, SESSION_BITS);
+    ecom_redis_args_add_int(argv, w->n_sessions);
+    append_section(argv, &w->sessions);
 }
 
 /* The batch is in: its offsets are now what the store holds. */
@@ -785,6 +946,12 @@ ecom_counters_writer_apply(ecom_counters_writer *w, const ecom_counters_batch *b
             rc = ECOM_COUNTERS_FENCED;
         } else if (strcmp(status, "frozen") == 0) {
             rc = ECOM_COUNTERS_FROZEN;
+        } else if (strcmp(status, "layout") == 0) {
+            ecom_fail(err,
+                      "generation %lld keeps its first-seen bits in an older layout; "
+                      "`ecom aggregate --rebuild` recomputes every counter into a new generation",
+                      (long long)w->gen);
+            rc = ECOM_COUNTERS_OUTDATED;
         } else if (strcmp(status, "dups") == 0) {
             for (size_t i = 1; i < reply->elements; i++) {
                 long long sent = reply->element[i]->integer;

@@ -131,16 +131,7 @@ void jw_string(jw *w, const char *s)
 void jw_int(jw *w, int64_t v)
 {
     element(w);
-    char tmp[24];
-    int i = (int)sizeof tmp;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        tmp[--i] = '-';
-    ecom_buf_append(w->out, tmp + i, sizeof tmp - (size_t)i);
+    ecom_buf_append_int(w->out, v);
 }
 
 void jw_real(jw *w, double v)

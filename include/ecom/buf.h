@@ -24,6 +24,8 @@ void ecom_buf_reset(ecom_buf *b);
 void ecom_buf_reserve(ecom_buf *b, size_t extra);
 void ecom_buf_append(ecom_buf *b, const void *data, size_t len);
 void ecom_buf_puts(ecom_buf *b, const char *s);
+/* v in decimal (what printf's "%lld" gives, without printf's cost). */
+void ecom_buf_append_int(ecom_buf *b, int64_t v);
 void ecom_buf_printf(ecom_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* 64-bit FNV-1a of len bytes, continuing from h (start with ECOM_FNV_OFFSET): for digests that

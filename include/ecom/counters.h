@@ -118,7 +118,9 @@ ecom_counters_batch *ecom_counters_batch_new(void);
 void ecom_counters_batch_free(ecom_counters_batch *b);
 void ecom_counters_batch_clear(ecom_counters_batch *b);
 /* A transaction, a session event, or reference data (a first-seen id and its name), read from
- * `topic`. Facts are joined with the reference tables when the batch is applied. */
+ * `topic` (NULL: counted in no topic). Facts are joined with the reference tables when the
+ * batch is applied. A topic name must not change while the batch holds records of it: the same
+ * pointer as the last record's is taken for the same topic (librdkafka's topic names are). */
 void ecom_counters_batch_add(ecom_counters_batch *b, const ecom_record *r, const char *topic);
 /* A message that went to the dead-letter topic. */
 void ecom_counters_batch_dead_letter(ecom_counters_batch *b);
@@ -147,6 +149,8 @@ typedef enum ecom_counters_outcome {
     ECOM_COUNTERS_APPLIED = 0, /* applied, or found applied already */
     ECOM_COUNTERS_FENCED,      /* another generation or writer moved on: re-read positions */
     ECOM_COUNTERS_FROZEN,      /* a rebuild is switching generations: try again shortly */
+    ECOM_COUNTERS_OUTDATED,    /* the generation's bits are in an older layout (err says so):
+                                * only a rebuild can count into it */
 } ecom_counters_outcome;
 
 /* A writer of one generation. It remembers, per partition, the stored offset it continues from. */
