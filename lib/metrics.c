@@ -8,6 +8,7 @@
  */
 #include "ecom/metrics.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <glib.h>
@@ -132,16 +133,24 @@ static ecom_minute_counts *minute_at(ecom_metrics *m, ecom_time t)
     return &e->c;
 }
 
+#define SEGMENT_KEY_MAX 128 /* a dimension's name, the separator and an ecom_segment field */
+
 static ecom_segment_counts *segment_at(ecom_metrics *m, ecom_dimension dim, const char *key)
 {
-    char *k = g_strdup_printf("%s\x1f%s", ecom_dimension_names[dim], *key ? key : "unknown");
+    /* "<dimension>\x1f<value>", looked up from the stack: this runs for every session, and
+     * only a new segment's key is copied into the table */
+    const char *name = ecom_dimension_names[dim], *value = *key ? key : "unknown";
+    size_t n = strlen(name), v = strlen(value);
+    char k[SEGMENT_KEY_MAX];
+    assert(n + 1 + v < sizeof k);
+    memcpy(k, name, n);
+    k[n] = '\x1f';
+    memcpy(k + n + 1, value, v + 1);
     ecom_segment_counts *c = g_hash_table_lookup(m->segments, k);
-    if (c) {
-        g_free(k);
+    if (c)
         return c;
-    }
     c = ecom_xcalloc(1, sizeof *c);
-    g_hash_table_insert(m->segments, k, c);
+    g_hash_table_insert(m->segments, g_strdup(k), c);
     return c;
 }
 
