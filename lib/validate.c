@@ -87,8 +87,8 @@ static int check_id(const char *field, const char *value, const char *prefix, in
 static int check_word(const char *field, const char *value, const char *const *allowed,
                       ecom_error *err)
 {
-    for (int i = 0; allowed[i]; i++)
-        if (strcmp(allowed[i], value) == 0)
+    for (int i = 0; allowed[i]; i++) /* the first byte first: this runs for every event */
+        if (allowed[i][0] == value[0] && strcmp(allowed[i], value) == 0)
             return 0;
     char list[256] = "";
     for (int i = 0; allowed[i]; i++) {
