@@ -103,16 +103,9 @@ void ecom_buf_puts(ecom_buf *b, const char *s)
 
 void ecom_buf_append_int(ecom_buf *b, int64_t v)
 {
-    char tmp[24];
-    int i = (int)sizeof tmp;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        tmp[--i] = '-';
-    ecom_buf_append(b, tmp + i, sizeof tmp - (size_t)i);
+    char tmp[ECOM_INT_TEXT];
+    const char *digits = ecom_int_text(v, tmp + sizeof tmp);
+    ecom_buf_append(b, digits, (size_t)(tmp + sizeof tmp - digits));
 }
 
 void ecom_buf_printf(ecom_buf *b, const char *fmt, ...)

@@ -169,8 +169,10 @@ static void event_write(jw *w, const ecom_session_event *ev)
         jw_end_array(w);
         jw_key(w, "cart_contents");
         jw_begin_object(w);
-        for (int i = 0; i < e->n_cart; i++)
-            jw_kv_int(w, e->cart_contents[i].product_id, e->cart_contents[i].quantity);
+        for (int i = 0; i < e->n_cart; i++) {
+            jw_key(w, e->cart_contents[i].product_id); /* an id as the key */
+            jw_int(w, e->cart_contents[i].quantity);
+        }
         jw_end_object(w);
         break;
     }

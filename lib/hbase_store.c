@@ -523,8 +523,10 @@ static void add_session_end(ecom_hbase_batch *b, TPut *p, const ecom_session_eve
     ecom_buf_reset(s);
     jw_init(&w, s);
     jw_begin_object(&w);
-    for (int i = 0; i < e->n_cart; i++)
-        jw_kv_int(&w, e->cart_contents[i].product_id, e->cart_contents[i].quantity);
+    for (int i = 0; i < e->n_cart; i++) {
+        jw_key(&w, e->cart_contents[i].product_id); /* an id as the key */
+        jw_int(&w, e->cart_contents[i].quantity);
+    }
     jw_end_object(&w);
     put(b, p, FAM_INFO, "cart_contents", s->data, ts);
     for (int i = 0; i < e->n_cart; i++)

@@ -8,6 +8,7 @@
  */
 #include "ecom/metrics.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <glib.h>
@@ -42,8 +43,14 @@ typedef struct minute_entry {
     ecom_minute_counts c;
 } minute_entry;
 
+/* Minutes looked up lately, by minute modulo the size: a session's page views fall in the hour
+ * after its start and sessions come in time order, so nearly every lookup finds its minute here
+ * instead of hashing (the table is what every minute is counted in). */
+#define RECENT_MINUTES 256
+
 struct ecom_metrics {
-    GHashTable *minutes;  /* int64 minute (in entry) -> minute_entry, every minute seen */
+    GHashTable *minutes; /* int64 minute (in entry) -> minute_entry, every minute seen */
+    minute_entry *recent_minutes[RECENT_MINUTES];
     GHashTable *segments; /* "<dimension>\x1f<key>" -> ecom_segment_counts */
     int64_t active_sessions;
     GHashTable *categories; /* id -> name (both owned) */
@@ -123,25 +130,37 @@ static day_entry *day_at(ecom_metrics *m, int64_t day)
 static ecom_minute_counts *minute_at(ecom_metrics *m, ecom_time t)
 {
     int64_t minute = t >= 0 ? t / 60 : -((-t + 59) / 60);
+    minute_entry **recent = &m->recent_minutes[(uint64_t)minute % RECENT_MINUTES];
+    if (*recent && (*recent)->minute == minute)
+        return &(*recent)->c;
     minute_entry *e = g_hash_table_lookup(m->minutes, &minute);
     if (!e) {
         e = ecom_xcalloc(1, sizeof *e);
         e->minute = minute;
         g_hash_table_insert(m->minutes, &e->minute, e);
     }
+    *recent = e;
     return &e->c;
 }
 
+#define SEGMENT_KEY_MAX 128 /* a dimension's name, the separator and an ecom_segment field */
+
 static ecom_segment_counts *segment_at(ecom_metrics *m, ecom_dimension dim, const char *key)
 {
-    char *k = g_strdup_printf("%s\x1f%s", ecom_dimension_names[dim], *key ? key : "unknown");
+    /* "<dimension>\x1f<value>", looked up from the stack: this runs for every session, and
+     * only a new segment's key is copied into the table */
+    const char *name = ecom_dimension_names[dim], *value = *key ? key : "unknown";
+    size_t n = strlen(name), v = strlen(value);
+    char k[SEGMENT_KEY_MAX];
+    assert(n + 1 + v < sizeof k);
+    memcpy(k, name, n);
+    k[n] = '\x1f';
+    memcpy(k + n + 1, value, v + 1);
     ecom_segment_counts *c = g_hash_table_lookup(m->segments, k);
-    if (c) {
-        g_free(k);
+    if (c)
         return c;
-    }
     c = ecom_xcalloc(1, sizeof *c);
-    g_hash_table_insert(m->segments, k, c);
+    g_hash_table_insert(m->segments, g_strdup(k), c);
     return c;
 }
 

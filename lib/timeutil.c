@@ -61,8 +61,8 @@ int64_t ecom_time_day(ecom_time t)
     return floor_div(t, ECOM_SECONDS_PER_DAY);
 }
 
-/* Writes v as exactly n decimal digits (v >= 0). */
-static void put_digits(char *out, int n, int64_t v)
+/* Writes v as exactly n decimal digits (32-bit arithmetic: every field of a time fits). */
+static void put_digits(char *out, int n, uint32_t v)
 {
     for (int i = n - 1; i >= 0; i--) {
         out[i] = (char)('0' + v % 10);
@@ -77,17 +77,18 @@ void ecom_time_format(ecom_time t, char out[ECOM_TIME_TEXT])
     int64_t sec = t - day * ECOM_SECONDS_PER_DAY;
     int32_t y, m, d;
     civil_from_days(day, &y, &m, &d);
-    put_digits(out, 4, y < 0 ? 0 : y % 10000);
+    uint32_t s = (uint32_t)sec; /* 0..86399 */
+    put_digits(out, 4, (uint32_t)(y < 0 ? 0 : y % 10000));
     out[4] = '-';
-    put_digits(out + 5, 2, m);
+    put_digits(out + 5, 2, (uint32_t)m);
     out[7] = '-';
-    put_digits(out + 8, 2, d);
+    put_digits(out + 8, 2, (uint32_t)d);
     out[10] = 'T';
-    put_digits(out + 11, 2, sec / 3600);
+    put_digits(out + 11, 2, s / 3600);
     out[13] = ':';
-    put_digits(out + 14, 2, sec / 60 % 60);
+    put_digits(out + 14, 2, s / 60 % 60);
     out[16] = ':';
-    put_digits(out + 17, 2, sec % 60);
+    put_digits(out + 17, 2, s % 60);
     out[19] = 'Z';
     out[20] = '\0';
 }

@@ -30,11 +30,11 @@ static const char *const statuses[] = {"completed", "processing", "shipped", "de
 /* "<prefix><digits>" with at least min_digits digits. */
 static bool id_shape(const char *s, const char *prefix, int min_digits)
 {
-    size_t p = strlen(prefix);
-    if (strncmp(s, prefix, p) != 0)
-        return false;
+    for (; *prefix; s++, prefix++)
+        if (*s != *prefix)
+            return false;
     int n = 0;
-    for (s += p; *s; s++, n++)
+    for (; *s; s++, n++)
         if (*s < '0' || *s > '9')
             return false;
     return n >= min_digits;
@@ -87,8 +87,8 @@ static int check_id(const char *field, const char *value, const char *prefix, in
 static int check_word(const char *field, const char *value, const char *const *allowed,
                       ecom_error *err)
 {
-    for (int i = 0; allowed[i]; i++)
-        if (strcmp(allowed[i], value) == 0)
+    for (int i = 0; allowed[i]; i++) /* the first byte first: this runs for every event */
+        if (allowed[i][0] == value[0] && strcmp(allowed[i], value) == 0)
             return 0;
     char list[256] = "";
     for (int i = 0; allowed[i]; i++) {
@@ -121,13 +121,14 @@ static int check_text(const char *field, const char *value, ecom_error *err)
     return 0;
 }
 
-static int check_ip(const char *field, const char *value, ecom_error *err)
+/* The field <prefix>.ip_address: an IPv4 or IPv6 address. */
+static int check_ip(const char *prefix, const char *value, ecom_error *err)
 {
     unsigned char addr[sizeof(struct in6_addr)];
     if (inet_pton(AF_INET, value, addr) == 1 || inet_pton(AF_INET6, value, addr) == 1)
         return 0;
     char shown[ECOM_SHOW_MAX];
-    return ecom_fail(err, "field '%s': '%s' is not an IPv4 or IPv6 address", field,
+    return ecom_fail(err, "field '%s.ip_address': '%s' is not an IPv4 or IPv6 address", prefix,
                      ecom_show(shown, value, ECOM_SHOW_LIMIT));
 }
 
@@ -185,20 +186,26 @@ static int validate_product(const ecom_product *p, ecom_error *err)
     return 0;
 }
 
+/* check_text of the field <prefix>.<name>, whose path is put together only for the error (this
+ * runs for every session_start). */
+static int check_place(const char *prefix, const char *name, const char *value, ecom_error *err)
+{
+    if (*value && !ecom_find_control(value))
+        return 0;
+    char field[64];
+    snprintf(field, sizeof field, "%s.%s", prefix, name);
+    return check_text(field, value, err);
+}
+
 /* A session's place carries the visitor's address; a user's has none (where one is given
  * anyway, it must be an address too). */
 static int validate_geo(const char *prefix, const ecom_geo *g, bool with_ip, ecom_error *err)
 {
-    char field[64];
-    snprintf(field, sizeof field, "%s.city", prefix);
-    CHECK(check_text(field, g->city, err));
-    snprintf(field, sizeof field, "%s.state", prefix);
-    CHECK(check_text(field, g->state, err));
-    snprintf(field, sizeof field, "%s.country", prefix);
-    CHECK(check_text(field, g->country, err));
-    snprintf(field, sizeof field, "%s.ip_address", prefix);
+    CHECK(check_place(prefix, "city", g->city, err));
+    CHECK(check_place(prefix, "state", g->state, err));
+    CHECK(check_place(prefix, "country", g->country, err));
     if (with_ip || *g->ip_address)
-        CHECK(check_ip(field, g->ip_address, err));
+        CHECK(check_ip(prefix, g->ip_address, err));
     return 0;
 }
 
@@ -211,9 +218,14 @@ static int validate_user(const ecom_user *u, ecom_error *err)
     return 0;
 }
 
+static bool quantity_ok(int32_t q)
+{
+    return q >= 1 && q <= ECOM_MAX_QUANTITY;
+}
+
 static int check_quantity(const char *field, int32_t q, ecom_error *err)
 {
-    if (q < 1 || q > ECOM_MAX_QUANTITY)
+    if (!quantity_ok(q))
         return ecom_fail(err, "field '%s': must be 1..%d, got %d", field, ECOM_MAX_QUANTITY, q);
     return 0;
 }
@@ -246,10 +258,14 @@ static int validate_transaction(const ecom_transaction *t, ecom_error *err)
     for (int i = 0; i < t->n_items; i++) {
         const ecom_item *it = &t->items[i];
         char field[64];
-        snprintf(field, sizeof field, "items[%d].product_id", i);
-        CHECK(check_id(field, it->product_id, "prod_", 5, "prod_00000", err));
-        snprintf(field, sizeof field, "items[%d].quantity", i);
-        CHECK(check_quantity(field, it->quantity, err));
+        if (!id_shape(it->product_id, "prod_", 5)) {
+            snprintf(field, sizeof field, "items[%d].product_id", i);
+            return fail_shape(field, it->product_id, "prod_00000", err);
+        }
+        if (!quantity_ok(it->quantity)) {
+            snprintf(field, sizeof field, "items[%d].quantity", i);
+            return check_quantity(field, it->quantity, err);
+        }
         if (it->unit_price_cents <= 0)
             return ecom_fail(err, "field 'items[%d].unit_price_cents': must be > 0, got %lld", i,
                              (long long)it->unit_price_cents);
@@ -309,20 +325,27 @@ static int validate_session_end(const ecom_session_end *e, ecom_error *err)
     else if (*e->transaction_id)
         return ecom_fail(err, "field 'transaction_id': only a converted session has one");
     for (int i = 0; i < e->n_viewed; i++) {
+        int twice = -1; /* an earlier entry it repeats */
+        for (int j = 0; j < i && twice < 0; j++)
+            if (strcmp(e->viewed_products[i], e->viewed_products[j]) == 0)
+                twice = j;
+        bool shaped = id_shape(e->viewed_products[i], "prod_", 5);
+        if (shaped && twice < 0)
+            continue;
         char field[64];
         snprintf(field, sizeof field, "viewed_products[%d]", i);
-        CHECK(check_id(field, e->viewed_products[i], "prod_", 5, "prod_00000", err));
-        for (int j = 0; j < i; j++)
-            if (strcmp(e->viewed_products[i], e->viewed_products[j]) == 0)
-                return ecom_fail(err, "field '%s': %s is listed twice", field,
-                                 e->viewed_products[i]);
+        if (!shaped)
+            return fail_shape(field, e->viewed_products[i], "prod_00000", err);
+        return ecom_fail(err, "field '%s': %s is listed twice", field, e->viewed_products[i]);
     }
     for (int i = 0; i < e->n_cart; i++) {
-        char field[80];
-        snprintf(field, sizeof field, "cart_contents.%s", e->cart_contents[i].product_id);
-        CHECK(check_id("cart_contents", e->cart_contents[i].product_id, "prod_", 5, "prod_00000",
-                       err));
-        CHECK(check_quantity(field, e->cart_contents[i].quantity, err));
+        const ecom_cart_line *line = &e->cart_contents[i];
+        CHECK(check_id("cart_contents", line->product_id, "prod_", 5, "prod_00000", err));
+        if (!quantity_ok(line->quantity)) {
+            char field[80];
+            snprintf(field, sizeof field, "cart_contents.%s", line->product_id);
+            return check_quantity(field, line->quantity, err);
+        }
     }
     if (e->conversion_status == ECOM_CONV_BROWSED && e->n_cart)
         return ecom_fail(err, "field 'conversion_status': browsed, but the cart is not empty");

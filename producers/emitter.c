@@ -27,29 +27,59 @@ int gen_emitter_open(gen_emitter *e, const ecom_config *cfg, ecom_error *err)
         return 0;
     }
     e->to_kafka = true;
-    return ecom_producer_open(&e->producer, cfg, err);
+    if (ecom_producer_open(&e->producer, cfg, err))
+        return -1;
+    for (int k = 0; k < ECOM_KIND_COUNT; k++)
+        if (!(e->handles[k] = ecom_producer_topic(&e->producer, e->topics[k], err)))
+            return -1;
+    return 0;
+}
+
+/* {"topic":"...","key":"...","value":<the record>} and a newline. Topic and key are plain
+ * identifiers (the topic from the configuration, the key checked by validation), so they need
+ * no escaping; the record is encoded in place, after its prefix. */
+static int write_line(gen_emitter *e, ecom_kind kind, const char *key, const void *rec,
+                      ecom_error *err)
+{
+    ecom_buf *b = &e->line;
+    ecom_buf_reset(b);
+    ecom_buf_append(b, "{\"topic\":\"", 10);
+    ecom_buf_puts(b, e->topics[kind]);
+    ecom_buf_append(b, "\",\"key\":\"", 9);
+    ecom_buf_puts(b, key);
+    ecom_buf_append(b, "\",\"value\":", 10);
+    size_t value_at = b->len;
+    ecom_encode(kind, rec, b);
+    e->bytes += (int64_t)(b->len - value_at);
+    ecom_buf_append(b, "}\n", 2);
+    if (fwrite(b->data, 1, b->len, e->out) != b->len)
+        return ecom_fail(err, "writing NDJSON output: %s", strerror(errno));
+    return 0;
+}
+
+int gen_check(ecom_kind kind, const void *rec, ecom_error *err)
+{
+    if (ecom_validate(kind, rec, err))
+        return ecom_fail_prefix(err, "generated %s record is invalid", ecom_kind_topic(kind));
+    return 0;
+}
+
+int gen_publish(gen_emitter *e, ecom_kind kind, const void *rec, ecom_error *err)
+{
+    const char *key = ecom_key(kind, rec);
+    e->messages[kind]++;
+    if (!e->to_kafka)
+        return write_line(e, kind, key, rec, err);
+    ecom_buf_reset(&e->value);
+    ecom_encode(kind, rec, &e->value);
+    e->bytes += (int64_t)e->value.len;
+    return ecom_producer_send(&e->producer, e->handles[kind], key, strlen(key), e->value.data,
+                              e->value.len, err);
 }
 
 int gen_emit(gen_emitter *e, ecom_kind kind, const void *rec, ecom_error *err)
 {
-    if (ecom_validate(kind, rec, err))
-        return ecom_fail_prefix(err, "generated %s record is invalid", ecom_kind_topic(kind));
-    const char *key = ecom_key(kind, rec);
-    ecom_buf_reset(&e->value);
-    ecom_encode(kind, rec, &e->value);
-    e->messages[kind]++;
-    e->bytes += (int64_t)e->value.len;
-    if (e->to_kafka)
-        return ecom_producer_send(&e->producer, e->topics[kind], key, strlen(key), e->value.data,
-                                  e->value.len, err);
-    /* topic and key are plain identifiers (checked by validation), so they need no escaping */
-    ecom_buf_reset(&e->line);
-    ecom_buf_printf(&e->line, "{\"topic\":\"%s\",\"key\":\"%s\",\"value\":", e->topics[kind], key);
-    ecom_buf_append(&e->line, e->value.data, e->value.len);
-    ecom_buf_append(&e->line, "}\n", 2);
-    if (fwrite(e->line.data, 1, e->line.len, e->out) != e->line.len)
-        return ecom_fail(err, "writing NDJSON output: %s", strerror(errno));
-    return 0;
+    return gen_check(kind, rec, err) ? -1 : gen_publish(e, kind, rec, err);
 }
 
 int64_t gen_emitter_total(const gen_emitter *e)

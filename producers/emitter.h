@@ -21,14 +21,20 @@ typedef struct gen_emitter {
     FILE *out;
     bool close_out;
     char topics[ECOM_KIND_COUNT][128];
-    ecom_buf value;
-    ecom_buf line;
+    rd_kafka_topic_t *handles[ECOM_KIND_COUNT]; /* Kafka: the producer's handle on each topic */
+    ecom_buf value;                             /* Kafka: the message being published */
+    ecom_buf line;                              /* NDJSON: the line being written */
     int64_t messages[ECOM_KIND_COUNT];
     int64_t bytes;
 } gen_emitter;
 
 int gen_emitter_open(gen_emitter *e, const ecom_config *cfg, ecom_error *err);
-/* Publishes one record of the given kind (a pointer to that kind's struct). */
+/* Validates one record of the given kind (a pointer to that kind's struct) as a consumer
+ * would. */
+int gen_check(ecom_kind kind, const void *rec, ecom_error *err);
+/* Publishes one record that gen_check passed. */
+int gen_publish(gen_emitter *e, ecom_kind kind, const void *rec, ecom_error *err);
+/* gen_check, then gen_publish. */
 int gen_emit(gen_emitter *e, ecom_kind kind, const void *rec, ecom_error *err);
 int64_t gen_emitter_total(const gen_emitter *e);
 /* Flushes everything (waiting for Kafka acknowledgements) and releases the destination. */

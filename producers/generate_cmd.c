@@ -7,8 +7,10 @@
  * Backfill draws every session start in the 90-day window, sorts them, and simulates sessions in
  * time order (stock is shared, so order matters), publishing each session's events as a block
  * and its transaction after its session_end. Standalone purchases then fill up to the
- * transaction target, in time order. Nothing here reads the clock, so a seed and an --end give
- * the same bytes every time.
+ * transaction target, in time order. The main thread simulates, validates and counts; a
+ * publishing thread (publisher.h) encodes and sends the sessions in the order they were
+ * simulated.
+ * Nothing here reads the clock, so a seed and an --end give the same bytes every time.
  *
  * Live mode keeps --concurrency sessions open and sends their events interleaved, stamped with
  * the wall clock, paced to --rate events per second; standalone purchases keep pace with
@@ -28,6 +30,7 @@
 #include "ecom/metrics.h"
 #include "ecom/signals.h"
 #include "emitter.h"
+#include "publisher.h"
 #include "session_sim.h"
 #include "world.h"
 
@@ -74,7 +77,7 @@ typedef struct generator {
     ecom_metrics *metrics;
     int64_t next_txn; /* the number of the next transaction id */
     int64_t sessions_done;
-    gen_session *session; /* backfill's one reusable session */
+    gen_publisher *publishing; /* backfill's publishing thread, while it runs */
     bool show_progress;
     bool skipped; /* --once found the facts published already */
     double started, last_progress;
@@ -89,10 +92,17 @@ static void progress(generator *g, const char *phase, int64_t done, int64_t tota
         return;
     g->last_progress = now;
     double secs = now - g->started > 1e-9 ? now - g->started : 1e-9;
-    int64_t n = gen_emitter_total(&g->out);
+    int64_t n, bytes;
+    if (g->publishing) { /* the emitter is the publishing thread's: ask the publisher */
+        n = atomic_load_explicit(&g->publishing->messages, memory_order_relaxed);
+        bytes = atomic_load_explicit(&g->publishing->bytes, memory_order_relaxed);
+    } else {
+        n = gen_emitter_total(&g->out);
+        bytes = g->out.bytes;
+    }
     fprintf(stderr, "\r%-12s %lld/%lld  messages %lld  %.0f msg/s  %.1f MB/s   ", phase,
             (long long)done, (long long)total, (long long)n, (double)n / secs,
-            (double)g->out.bytes / secs / 1e6);
+            (double)bytes / secs / 1e6);
     if (final)
         fputc('\n', stderr);
 }
@@ -177,7 +187,9 @@ static ecom_time *sorted_times(const gen_world *w, uint64_t stream, int64_t n)
     return t;
 }
 
-static int run_backfill(generator *g, ecom_error *err)
+/* The sessions in time order, each simulated into the publisher's next slot and counted in the
+ * manifest as it is handed over. */
+static int simulate_sessions(generator *g, gen_publisher *pub, ecom_error *err)
 {
     gen_world *w = &g->world;
     ecom_time *starts = sorted_times(w, STREAM_STARTS, w->n_sessions);
@@ -188,21 +200,33 @@ static int run_backfill(generator *g, ecom_error *err)
                            (long long)w->n_sessions);
             break;
         }
-        gen_session *s = g->session;
+        gen_session *s = gen_publisher_slot(pub);
+        if (!s) {
+            rc = ecom_fail(err, "publishing stopped"); /* gen_publisher_finish says why */
+            break;
+        }
         gen_session_simulate(w, i, starts[i], &g->next_txn, s);
-        for (int e = 0; e < s->n_events && rc == 0; e++)
-            rc = gen_emit(&g->out, ECOM_KIND_SESSION_EVENT, &s->events[e], err);
-        if (rc == 0 && s->has_transaction)
-            rc = publish_transaction(g, &s->transaction, err);
+        if (s->has_transaction)
+            ecom_metrics_add_transaction(g->metrics, &s->transaction);
         count_session(g, s);
+        if (gen_publisher_submit(pub, err)) { /* the slot is the publishing thread's now */
+            rc = -1;
+            break;
+        }
         g->sessions_done++;
         progress(g, "sessions", i + 1, w->n_sessions, false);
     }
     free(starts);
-    if (rc)
-        return rc;
-    progress(g, "sessions", w->n_sessions, w->n_sessions, true);
+    if (rc == 0)
+        progress(g, "sessions", w->n_sessions, w->n_sessions, true);
+    return rc;
+}
 
+/* Purchases outside sessions up to the transaction target, in time order, each in a slot of
+ * its own with no events. */
+static int simulate_standalone(generator *g, gen_publisher *pub, ecom_error *err)
+{
+    gen_world *w = &g->world;
     int64_t standalone = w->n_transactions - g->next_txn;
     if (standalone < 0)
         standalone = 0;
@@ -210,15 +234,26 @@ static int run_backfill(generator *g, ecom_error *err)
     ecom_rng r;
     ecom_rng_seed(&r, w->seed, STREAM_STANDALONE + 1);
     int64_t unsold = 0;
+    int rc = 0;
     for (int64_t i = 0; i < standalone && rc == 0; i++) {
         if (ecom_stop_requested()) {
             rc = ecom_fail(err, "interrupted during standalone transactions");
             break;
         }
-        ecom_transaction t;
-        if (gen_standalone_transaction(w, &r, times[i], g->next_txn, &t)) {
+        gen_session *s = gen_publisher_slot(pub);
+        if (!s) {
+            rc = ecom_fail(err, "publishing stopped");
+            break;
+        }
+        s->n_events = 0;
+        s->has_transaction = true;
+        if (gen_standalone_transaction(w, &r, times[i], g->next_txn, &s->transaction)) {
             g->next_txn++;
-            rc = publish_transaction(g, &t, err);
+            ecom_metrics_add_transaction(g->metrics, &s->transaction);
+            if (gen_publisher_submit(pub, err)) {
+                rc = -1;
+                break;
+            }
         } else {
             unsold++;
         }
@@ -230,6 +265,22 @@ static int run_backfill(generator *g, ecom_error *err)
     if (unsold)
         ecom_log(ECOM_WARN, "stock ran out: fewer transactions than the target",
                  "target=%lld made=%lld", (long long)w->n_transactions, (long long)g->next_txn);
+    return rc;
+}
+
+static int run_backfill(generator *g, ecom_error *err)
+{
+    gen_publisher pub;
+    if (gen_publisher_start(&pub, &g->out, err))
+        return -1;
+    g->publishing = &pub;
+    int rc = simulate_sessions(g, &pub, err);
+    if (rc == 0)
+        rc = simulate_standalone(g, &pub, err);
+    /* a failure of the publishing thread is the reason the main thread stopped, if it did */
+    if (gen_publisher_finish(&pub, err))
+        rc = -1;
+    g->publishing = NULL;
     return rc;
 }
 
@@ -432,7 +483,6 @@ static int generate_run(ecom_config *cfg)
     generator g;
     memset(&g, 0, sizeof g);
     g.cfg = cfg;
-    g.session = ecom_xmalloc(sizeof *g.session);
     ecom_error err;
     int rc = generate(&g, &err);
     double secs = ecom_monotonic() - g.started;
@@ -456,7 +506,6 @@ static int generate_run(ecom_config *cfg)
     }
     ecom_metrics_free(g.metrics);
     gen_world_free(&g.world);
-    free(g.session);
     return rc == 0 ? 0 : 1;
 }
 

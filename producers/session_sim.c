@@ -14,6 +14,7 @@
  */
 #include "session_sim.h"
 
+#include <glib.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,19 +53,31 @@ static void copy_id(char dst[ECOM_ID_MAX], const char *src)
     dst[n] = '\0';
 }
 
+static size_t union_member_size(ecom_event_type type)
+{
+    switch (type) {
+    case ECOM_EV_SESSION_START:
+        return sizeof(ecom_session_start);
+    case ECOM_EV_PAGE_VIEW:
+        return sizeof(ecom_page_view);
+    case ECOM_EV_CART_ADD:
+        return sizeof(ecom_cart_add);
+    case ECOM_EV_SESSION_END:
+        break;
+    }
+    return sizeof(ecom_session_end);
+}
+
 static ecom_session_event *next_event(gen_session *s, const char *session_id, const char *user_id,
                                       ecom_event_type type, int32_t offset)
 {
     int i = s->n_events++;
     ecom_session_event *ev = &s->events[i];
-    /* Clears the header and only as much of the union as the type uses: session_end is large
-     * and the other members all fit in the size of session_start. */
-    _Static_assert(sizeof(ecom_page_view) <= sizeof(ecom_session_start) &&
-                       sizeof(ecom_cart_add) <= sizeof(ecom_session_start),
-                   "session_start must be the largest union member but session_end");
+    /* Clears the header and only the union member the type uses (session_end is ten times the
+     * size of the others, and a page view a quarter of a session_start). */
     _Static_assert(GEN_MAX_EVENTS <= 100, "event numbers are written with two digits at most");
     memset(ev, 0, offsetof(ecom_session_event, u));
-    memset(&ev->u, 0, type == ECOM_EV_SESSION_END ? sizeof ev->u : sizeof ev->u.start);
+    memset(&ev->u, 0, union_member_size(type));
     size_t n = strlen(session_id);
     memcpy(ev->event_id, session_id, n);
     ev->event_id[n++] = '-';
@@ -94,9 +107,8 @@ static void price_transaction(ecom_rng *r, ecom_transaction *t)
     if (ecom_rng_chance(r, 0.2))
         t->discount_cents = t->subtotal_cents * (5 * ecom_rng_range(r, 1, 4)) / 100;
     t->total_cents = t->subtotal_cents - t->discount_cents;
-    snprintf(t->payment_method, sizeof t->payment_method, "%s",
-             payment_methods[ecom_rng_below(r, 6)]);
-    snprintf(t->status, sizeof t->status, "%s", statuses[ecom_rng_weighted(r, status_weights, 4)]);
+    g_strlcpy(t->payment_method, payment_methods[ecom_rng_below(r, 6)], sizeof t->payment_method);
+    g_strlcpy(t->status, statuses[ecom_rng_weighted(r, status_weights, 4)], sizeof t->status);
 }
 
 typedef struct cart {
@@ -120,7 +132,7 @@ static void add_viewed(ecom_session_end *end, const char *product_id)
         if (strcmp(end->viewed_products[i], product_id) == 0)
             return;
     if (end->n_viewed < ECOM_MAX_VIEWED)
-        snprintf(end->viewed_products[end->n_viewed++], ECOM_ID_MAX, "%s", product_id);
+        g_strlcpy(end->viewed_products[end->n_viewed++], product_id, ECOM_ID_MAX);
 }
 
 /* One session being simulated: what its steps read and fill, in the order they run. */
@@ -206,8 +218,8 @@ static int page_view(sim *m, int i, ecom_page_type page)
     pv->page_type = page;
     pv->view_duration = (i + 1 < m->n_pages ? m->page_at[i + 1] : m->duration) - m->page_at[i];
     if (page == ECOM_PAGE_CATEGORY_LISTING)
-        snprintf(pv->category_id, sizeof pv->category_id, "cat_%03d",
-                 (int)ecom_rng_below(&m->r, GEN_CATEGORIES));
+        copy_id(pv->category_id,
+                m->w->categories[ecom_rng_below(&m->r, GEN_CATEGORIES)].category_id);
     if (page == ECOM_PAGE_CHECKOUT || page == ECOM_PAGE_CONFIRMATION)
         m->reached_checkout = true;
     if (product >= 0) {
@@ -243,19 +255,19 @@ static void buy(sim *m, int64_t *next_txn)
     ecom_transaction *t = &m->s->transaction;
     memset(t, 0, sizeof *t);
     snprintf(t->transaction_id, sizeof t->transaction_id, "txn_%08lld", (long long)(*next_txn)++);
-    snprintf(t->session_id, sizeof t->session_id, "%s", m->session_id);
-    snprintf(t->user_id, sizeof t->user_id, "%s", m->user->user_id);
+    g_strlcpy(t->session_id, m->session_id, sizeof t->session_id);
+    g_strlcpy(t->user_id, m->user->user_id, sizeof t->user_id);
     t->timestamp = m->s->start + m->duration;
     t->n_items = c->n;
     for (int i = 0; i < c->n; i++) {
         gen_take_stock(m->w, c->product[i], c->quantity[i]);
-        snprintf(t->items[i].product_id, sizeof t->items[i].product_id, "%s",
-                 m->w->products[c->product[i]].product_id);
+        g_strlcpy(t->items[i].product_id, m->w->products[c->product[i]].product_id,
+                  sizeof t->items[i].product_id);
         t->items[i].quantity = c->quantity[i];
         t->items[i].unit_price_cents = c->unit_price[i];
     }
     price_transaction(&m->r, t);
-    snprintf(m->end.transaction_id, sizeof m->end.transaction_id, "%s", t->transaction_id);
+    g_strlcpy(m->end.transaction_id, t->transaction_id, sizeof m->end.transaction_id);
     m->end.conversion_status = ECOM_CONV_CONVERTED;
     m->s->converted = m->s->has_transaction = true;
 }
@@ -280,8 +292,8 @@ static void session_end(sim *m)
     m->end.duration_seconds = m->duration;
     m->end.n_cart = m->c.n;
     for (int i = 0; i < m->c.n; i++) {
-        snprintf(m->end.cart_contents[i].product_id, ECOM_ID_MAX, "%s",
-                 m->w->products[m->c.product[i]].product_id);
+        g_strlcpy(m->end.cart_contents[i].product_id, m->w->products[m->c.product[i]].product_id,
+                  ECOM_ID_MAX);
         m->end.cart_contents[i].quantity = m->c.quantity[i];
     }
     sim_event(m, ECOM_EV_SESSION_END, m->duration)->u.end = m->end;
@@ -294,9 +306,9 @@ static void carry_segment(gen_session *s)
     const ecom_session_start *st = &s->events[0].u.start;
     ecom_segment seg;
     memset(&seg, 0, sizeof seg);
-    snprintf(seg.device, sizeof seg.device, "%s", st->device_profile.type);
-    snprintf(seg.referrer, sizeof seg.referrer, "%s", st->referrer);
-    snprintf(seg.country, sizeof seg.country, "%s", st->geo_data.country);
+    g_strlcpy(seg.device, st->device_profile.type, sizeof seg.device);
+    g_strlcpy(seg.referrer, st->referrer, sizeof seg.referrer);
+    g_strlcpy(seg.country, st->geo_data.country, sizeof seg.country);
     for (int i = 0; i < s->n_events; i++)
         s->events[i].segment = seg;
     if (s->has_transaction)
@@ -334,7 +346,7 @@ bool gen_standalone_transaction(gen_world *w, ecom_rng *r, ecom_time ts, int64_t
         if (qty > p->current_stock)
             qty = p->current_stock;
         ecom_item *it = &t->items[t->n_items++];
-        snprintf(it->product_id, sizeof it->product_id, "%s", p->product_id);
+        g_strlcpy(it->product_id, p->product_id, sizeof it->product_id);
         it->quantity = qty;
         it->unit_price_cents = gen_price_at(p, ts);
         gen_take_stock(w, product, qty);
@@ -342,8 +354,8 @@ bool gen_standalone_transaction(gen_world *w, ecom_rng *r, ecom_time ts, int64_t
     if (t->n_items == 0)
         return false;
     snprintf(t->transaction_id, sizeof t->transaction_id, "txn_%08lld", (long long)txn_number);
-    snprintf(t->user_id, sizeof t->user_id, "%s",
-             w->users[ecom_rng_below(r, (uint64_t)w->n_users)].user_id);
+    g_strlcpy(t->user_id, w->users[ecom_rng_below(r, (uint64_t)w->n_users)].user_id,
+              sizeof t->user_id);
     t->timestamp = ts;
     price_transaction(r, t);
     return true;

@@ -7,6 +7,7 @@
  */
 #include "world.h"
 
+#include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,14 +231,13 @@ void gen_session_profile(ecom_rng *r, const ecom_user *u, ecom_session_start *ou
     static const char *const referrers[] = {"direct", "email", "social", "search_engine",
                                             "affiliate"};
     memset(out, 0, sizeof *out);
-    snprintf(out->device_profile.type, sizeof out->device_profile.type, "%s", PICK(r, types));
-    snprintf(out->device_profile.os, sizeof out->device_profile.os, "%s", PICK(r, oses));
-    snprintf(out->device_profile.browser, sizeof out->device_profile.browser, "%s",
-             PICK(r, browsers));
+    g_strlcpy(out->device_profile.type, PICK(r, types), sizeof out->device_profile.type);
+    g_strlcpy(out->device_profile.os, PICK(r, oses), sizeof out->device_profile.os);
+    g_strlcpy(out->device_profile.browser, PICK(r, browsers), sizeof out->device_profile.browser);
     out->geo_data = u->geo_data;
     uint64_t ip = ecom_rng_next(r);
     snprintf(out->geo_data.ip_address, sizeof out->geo_data.ip_address, "%d.%d.%d.%d",
              (int)(ip % 223) + 1, (int)(ip >> 8 & 255), (int)(ip >> 16 & 255),
              (int)(ip >> 24 & 253) + 1);
-    snprintf(out->referrer, sizeof out->referrer, "%s", PICK(r, referrers));
+    g_strlcpy(out->referrer, PICK(r, referrers), sizeof out->referrer);
 }

@@ -26,6 +26,20 @@ void ecom_buf_append(ecom_buf *b, const void *data, size_t len);
 void ecom_buf_puts(ecom_buf *b, const char *s);
 /* v in decimal (what printf's "%lld" gives, without printf's cost). */
 void ecom_buf_append_int(ecom_buf *b, int64_t v);
+
+#define ECOM_INT_TEXT 20 /* the longest int64_t in decimal: "-9223372036854775808" */
+/* The decimal digits of v, written to end just before `end`; returns where they start. */
+static inline char *ecom_int_text(int64_t v, char *end)
+{
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--end = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--end = '-';
+    return end;
+}
 void ecom_buf_printf(ecom_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* 64-bit FNV-1a of len bytes, continuing from h (start with ECOM_FNV_OFFSET): for digests that

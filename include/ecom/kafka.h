@@ -29,21 +29,32 @@ rd_kafka_t *ecom_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, ecom_err
 /* A client for metadata and admin requests: the connection settings and -X pairs only. */
 rd_kafka_t *ecom_kafka_admin_client(const ecom_config *cfg, ecom_error *err);
 
+#define ECOM_PRODUCER_TOPICS 8 /* topic handles one producer keeps (ecom_producer_topic) */
+
 typedef struct ecom_producer {
     rd_kafka_t *rk;
     int64_t sent;      /* produce calls accepted */
     int64_t delivered; /* acknowledged by the broker */
     int64_t failed;    /* delivery reports with an error */
     int64_t bytes;     /* value bytes accepted */
+    int unpolled;      /* sends since delivery reports were last served */
+    int n_topics;
+    rd_kafka_topic_t *topics[ECOM_PRODUCER_TOPICS];
     char first_error[256];
 } ecom_producer;
 
 int ecom_producer_open(ecom_producer *p, const ecom_config *cfg, ecom_error *err);
-/* Queues one message; waits (serving delivery reports) while the local queue is full. */
-int ecom_producer_send(ecom_producer *p, const char *topic, const char *key, size_t key_len,
+/* The producer's handle on a topic, for ecom_producer_send: made on first use, kept until
+ * ecom_producer_close (NULL, with err set, if librdkafka refuses the name or the producer
+ * already holds ECOM_PRODUCER_TOPICS). */
+rd_kafka_topic_t *ecom_producer_topic(ecom_producer *p, const char *topic, ecom_error *err);
+/* Queues one message, partitioned by its key; waits (serving delivery reports) while the local
+ * queue is full. Delivery reports are served every few hundred sends, so a failed delivery
+ * shows here a little later than it happened, and at the latest at ecom_producer_flush. */
+int ecom_producer_send(ecom_producer *p, rd_kafka_topic_t *topic, const void *key, size_t key_len,
                        const void *value, size_t value_len, ecom_error *err);
-/* The same with headers, which the message takes over once queued (they are destroyed here if
- * it cannot be). */
+/* One message with headers, which it takes over once queued (they are destroyed here if it
+ * cannot be); delivery reports are served on every call. */
 int ecom_producer_send_with_headers(ecom_producer *p, const char *topic, const void *key,
                                     size_t key_len, const void *value, size_t value_len,
                                     rd_kafka_headers_t *headers, ecom_error *err);
