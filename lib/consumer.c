@@ -655,7 +655,7 @@ static int batch_hand_off(loop *l)
 static int dead_letter(loop *l, const rd_kafka_message_t *m, const char *reason)
 {
     ecom_error err;
-    if (!l->dlq.rk && ecom_producer_open(&l->dlq, l->cfg, &err)) {
+    if (!l->dlq.rk && ecom_producer_open(&l->dlq, l->cfg, ECOM_LINGER_MS_BULK, &err)) {
         l->failed = true;
         ecom_fail(&l->failure, "cannot open the dead-letter producer: %s", err.msg);
         return -1;

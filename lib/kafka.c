@@ -108,15 +108,17 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     }
 }
 
-int ecom_producer_open(ecom_producer *p, const ecom_config *cfg, ecom_error *err)
+int ecom_producer_open(ecom_producer *p, const ecom_config *cfg, int linger_ms, ecom_error *err)
 {
-    static const char *const defaults[] = {
+    char linger[16];
+    snprintf(linger, sizeof linger, "%d", linger_ms);
+    const char *const defaults[] = {
         "enable.idempotence",
         "true",
         "compression.type",
         "lz4",
         "linger.ms",
-        "20",
+        linger,
         "batch.size",
         "1000000",
         "queue.buffering.max.messages",

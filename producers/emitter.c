@@ -27,7 +27,9 @@ int gen_emitter_open(gen_emitter *e, const ecom_config *cfg, ecom_error *err)
         return 0;
     }
     e->to_kafka = true;
-    if (ecom_producer_open(&e->producer, cfg, err))
+    bool live = cfg->mode && strcmp(cfg->mode, "live") == 0;
+    if (ecom_producer_open(&e->producer, cfg, live ? ECOM_LINGER_MS_LIVE : ECOM_LINGER_MS_BULK,
+                           err))
         return -1;
     for (int k = 0; k < ECOM_KIND_COUNT; k++)
         if (!(e->handles[k] = ecom_producer_topic(&e->producer, e->topics[k], err)))

@@ -43,7 +43,13 @@ typedef struct ecom_producer {
     char first_error[256];
 } ecom_producer;
 
-int ecom_producer_open(ecom_producer *p, const ecom_config *cfg, ecom_error *err);
+/* How long a producer waits to fill a batch (linger.ms): a bulk producer's batches are large
+ * and few; a live one's messages should reach consumers within a few milliseconds. */
+#define ECOM_LINGER_MS_BULK 20
+#define ECOM_LINGER_MS_LIVE 5
+
+/* An idempotent lz4 producer that waits up to linger_ms to fill a batch (-X overrides it). */
+int ecom_producer_open(ecom_producer *p, const ecom_config *cfg, int linger_ms, ecom_error *err);
 /* The producer's handle on a topic, for ecom_producer_send: made on first use, kept until
  * ecom_producer_close (NULL, with err set, if librdkafka refuses the name or the producer
  * already holds ECOM_PRODUCER_TOPICS). */
