@@ -586,7 +586,7 @@ int jsonr_parse(jsonr_doc *doc, const char *text, size_t len, jsonr_token *token
     r.cap = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
     r.depth = 0;
     r.err = err;
-    *doc = (jsonr_doc){text, len, tokens, 0};
+    *doc = (jsonr_doc){text, len, tokens, 0, JSONR_NONE, JSONR_NONE};
     if (len >= UINT32_MAX)
         return fail(&r, r.text, "text longer than 4 GiB");
     skip_space(&r);
@@ -605,13 +605,23 @@ int jsonr_parse(jsonr_doc *doc, const char *text, size_t len, jsonr_token *token
 
 jsonr_value jsonr_object_getn(jsonr_value object, const char *key, size_t n)
 {
-    const jsonr_doc *d = object.doc;
+    jsonr_doc *d = (jsonr_doc *)object.doc; /* (it was made writable by its owner) */
     const jsonr_token *t = &d->tokens[object.index];
-    if (t->type != JSONR_OBJECT)
+    if (t->type != JSONR_OBJECT || t->size == 0)
         return (jsonr_value){d, JSONR_NONE};
-    for (uint32_t i = 0, k = object.index + 1; i < t->size; i++, k = d->tokens[k + 1].next)
-        if (token_equals(d->text, &d->tokens[k], key, n))
+    uint32_t first = object.index + 1, end = t->next;
+    /* from the member after the last one found in this object, round to it */
+    uint32_t k = d->found_in == object.index && d->after_found < end ? d->after_found : first;
+    for (uint32_t i = 0; i < t->size; i++) {
+        if (token_equals(d->text, &d->tokens[k], key, n)) {
+            d->found_in = object.index;
+            d->after_found = d->tokens[k + 1].next;
             return (jsonr_value){d, k + 1};
+        }
+        k = d->tokens[k + 1].next;
+        if (k >= end)
+            k = first;
+    }
     return (jsonr_value){d, JSONR_NONE};
 }
 

@@ -66,6 +66,11 @@ typedef struct jsonr_doc {
     size_t len;
     const jsonr_token *tokens;
     uint32_t count;
+    /* Where the last lookup in an object found its key: that object's token, and the member
+     * after the one found. The next lookup in the same object starts there, so fields read in
+     * the order they were written are each found at the first compare. The one thing a lookup
+     * changes (a document is read by one thread at a time). */
+    uint32_t found_in, after_found;
 } jsonr_doc;
 
 /* Why the text was refused and where: a byte offset and a fixed sentence. */
