@@ -12,6 +12,7 @@
 #include <string.h>
 #include "ecom/buf.h"
 #include "ecom/codec.h"
+#include "ecom/fetch_waker.h"
 #include "ecom/kafka.h"
 #include "ecom/log.h"
 #include "ecom/retry.h"
@@ -22,10 +23,14 @@
 #define CATCH_UP_STALL_S 60.0   /* no progress for this long while behind: give up */
 #define END_OFFSETS_WAIT_S 30.0 /* for the partitions of new topics to get a leader */
 
+#define TABLE_QUEUE_KBYTES "2048"
+#define TABLE_FETCH_BYTES "1048576"
+
 struct ecom_table_reader {
     const ecom_config *cfg;
     rd_kafka_t *rk;
     rd_kafka_topic_partition_list_t *parts; /* every partition of every topic */
+    ecom_fetch_waker *waker;                /* keeps the small queue fetching */
     ecom_record *record;
     int64_t records, invalid;
 };
@@ -34,6 +39,7 @@ void ecom_table_reader_close(ecom_table_reader *t)
 {
     if (!t)
         return;
+    ecom_fetch_waker_free(t->waker);
     if (t->rk) {
         rd_kafka_consumer_close(t->rk);
         rd_kafka_destroy(t->rk);
@@ -80,6 +86,12 @@ ecom_table_reader *ecom_table_reader_open(const ecom_config *cfg, const ecom_kin
         "false",
         "fetch.wait.max.ms",
         "100",
+        /* a table is read once, then followed: a small queue is enough, kept fetching by the
+         * waker (librdkafka's own 64 MB held a whole seed-scale table decompressed at once) */
+        "queued.max.messages.kbytes",
+        TABLE_QUEUE_KBYTES,
+        "fetch.max.bytes",
+        TABLE_FETCH_BYTES,
         NULL,
     };
     ecom_table_reader *t = ecom_xcalloc(1, sizeof *t);
@@ -106,6 +118,7 @@ ecom_table_reader *ecom_table_reader_open(const ecom_config *cfg, const ecom_kin
         ecom_table_reader_close(t);
         return NULL;
     }
+    t->waker = ecom_fetch_waker_new(t->rk, strtoll(TABLE_QUEUE_KBYTES, NULL, 10) * 1000);
     return t;
 }
 
@@ -135,8 +148,11 @@ int ecom_table_reader_poll(ecom_table_reader *t, ecom_table_fn fn, void *arg, ec
 {
     for (int i = 0; i < POLL_BATCH; i++) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(t->rk, 0);
-        if (!m)
+        if (!m) {
+            ecom_fetch_waker_empty(t->waker, t->parts);
             break;
+        }
+        ecom_fetch_waker_read(t->waker, (int64_t)(m->len + m->key_len));
         int rc = apply_message(t, m, fn, arg);
         rd_kafka_message_destroy(m);
         if (rc)
@@ -185,7 +201,11 @@ int ecom_table_reader_catch_up(ecom_table_reader *t, ecom_table_fn fn, void *arg
             rc = ecom_fail(err, "stopped while loading the reference topics");
             break;
         }
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(t->rk, 100);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(t->rk, 0);
+        if (!m) { /* the queue ran dry: wake the fetchers before waiting */
+            ecom_fetch_waker_empty(t->waker, t->parts);
+            m = rd_kafka_consumer_poll(t->rk, 100);
+        }
         if (!m) {
             if (ecom_monotonic() - last_progress > CATCH_UP_STALL_S)
                 rc = ecom_fail(err, "no progress reading the reference topics for %.0f s",
@@ -193,6 +213,7 @@ int ecom_table_reader_catch_up(ecom_table_reader *t, ecom_table_fn fn, void *arg
             continue;
         }
         last_progress = ecom_monotonic();
+        ecom_fetch_waker_read(t->waker, (int64_t)(m->len + m->key_len));
         if (apply_message(t, m, fn, arg))
             rc = ecom_fail(err, "applying reference data stopped");
         rd_kafka_message_destroy(m);

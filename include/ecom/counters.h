@@ -36,6 +36,7 @@
  *   <prefix>g<N>:categories:products   hash  product id -> category id (for report.h)
  *   <prefix>g<N>:offsets        hash  <topic>:<partition> -> next offset the counters include
  *   <prefix>g<N>:seen:<kind>:<block>   first-seen bitmaps (below)
+ *   <prefix>g<N>:layout         the layout of those bitmaps ("2")
  *   <prefix>g<N>:frozen         exists while a rebuild switches readers away from N
  *
  * Days are UTC dates of the event (a transaction's timestamp, a session's start), so a late event
@@ -48,19 +49,22 @@
  * (it is read again from the stored offsets) or nothing; a retry of a batch that was applied
  * finds the offsets already moved and changes nothing. The same id published twice is caught by
  * first-seen bits: an id `<prefix>_<digits>` maps to bitmap <kind>:<digits but the last four>,
- * bit <last four digits>, so dense ids cost one bit each (a session four: seen, viewed a
- * product, added to the cart, converted). A transaction or a funnel step counts only if its bit
- * was clear, distinct cohort users the same way. Memory: with the generator's dense ids about
- * 1 bit per transaction, 4 per session and 1 per (user, month): 1.5 MB measured at seed scale
- * (500,000 transactions, 2,000,000 sessions). It grows with distinct ids, not with messages.
+ * bit <last four digits>, so dense ids cost one bit each. A transaction or a funnel step counts
+ * only if its bit was clear, distinct cohort users the same way. A session has a field of 24
+ * bits instead (kind "session"): its funnel steps (seen, viewed a product, added to the cart,
+ * converted), then its minute-series bits, then its started and ended bits, which apply.lua reads
+ * and writes with one BITFIELD each. The generation's "layout" key names this layout; apply.lua
+ * refuses a generation written without it (ECOM_COUNTERS_OUTDATED). Memory: with the
+ * generator's dense ids about 1 bit per transaction, 3 bytes per session and 1 bit per (user,
+ * month). It grows with distinct ids, not with messages.
  *
  * The minute series keeps the ECOM_MINUTE_WINDOW minutes up to the newest one it holds; the
  * script that applies a batch moves the window and deletes the minutes that fell out of it in the
  * same atomic step, and counts an entry only inside the window, so the series is "every event
  * within the window of the newest" whatever the arrival order. Its entries are first-seen bits
- * too (kind "min", 18 per session: start, conversion, the first 16 page views), set only inside
- * the window. Active sessions: two bits per session (kind "live"), started and ended; the count
- * is the sessions with the first and not the second. Segments are more targets of the funnel's
+ * too (a session's start, conversion and first 16 page views; a page view past those has a bitmap
+ * of its session's own), set only inside the window. Active sessions are the sessions with their
+ * started bit set and their ended bit clear. Segments are more targets of the funnel's
  * first-seen bits and of the new transactions' sums.
  */
 #ifndef ECOM_COUNTERS_H
