@@ -270,7 +270,7 @@ static void ends_note(loop *l, const char *topic, int32_t partition, int64_t nex
     r->offset = next_offset;
 }
 
-/* ends_note for the partition of a message read. */
+/* ends_note for the partition of a message (read, or its end reached). */
 static void ends_note_read(loop *l, const rd_kafka_message_t *m, int64_t next_offset)
 {
     bool added;
@@ -709,7 +709,7 @@ static void handle_message(loop *l, rd_kafka_message_t *m, int rc, const ecom_re
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        ends_note(l, topic, m->partition, m->offset);
+        ends_note_read(l, m, m->offset);
         return;
     }
     if (m->err) {
@@ -755,9 +755,6 @@ static void raw_drop(loop *l, int from)
     l->n_raw = 0;
 }
 
-/* Decodes the polled messages in parallel, then hands them to the batch in their order, closing
- * the batch whenever it is full. What a rewind or a failure leaves unhandled is dropped: it is
- * read again from the position the loop seeks to (or from the last commit). */
 /* The record kind of a message's topic (on the loop's thread: the workers only read the result). */
 static int kind_of_message(loop *l, const rd_kafka_message_t *m)
 {
@@ -770,6 +767,9 @@ static int kind_of_message(loop *l, const rd_kafka_message_t *m)
     return kind;
 }
 
+/* Decodes the polled messages in parallel, then hands them to the batch in their order, closing
+ * the batch whenever it is full. What a rewind or a failure leaves unhandled is dropped: it is
+ * read again from the position the loop seeks to (or from the last commit). */
 static void raw_handle(loop *l)
 {
     if (l->n_raw == 0)

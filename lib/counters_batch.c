@@ -364,8 +364,17 @@ struct ecom_counters_writer {
     ecom_redis_args facts, firsts, sets; /* the script's sections that are not sums */
     ecom_redis_args targets, groups, minutes, sessions;
     int n_facts, n_firsts, n_targets, n_groups, n_minutes, n_sessions;
+#define N_SECTIONS 7 /* the ecom_redis_args above */
     GArray *fact_txn; /* the batch index of each transaction sent, in order */
 };
+
+/* The script's sections a writer builds, each an ecom_redis_args of its own. */
+static void writer_sections(ecom_counters_writer *w, ecom_redis_args *out[N_SECTIONS])
+{
+    ecom_redis_args *all[N_SECTIONS] = {&w->facts,  &w->firsts,  &w->sets,    &w->targets,
+                                        &w->groups, &w->minutes, &w->sessions};
+    memcpy(out, all, sizeof all);
+}
 
 ecom_counters_writer *ecom_counters_writer_new(const ecom_counters_store *s, int64_t gen,
                                                ecom_counters_role role)
@@ -383,8 +392,8 @@ ecom_counters_writer *ecom_counters_writer_new(const ecom_counters_store *s, int
     w->group_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     w->target_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     w->fact_txn = g_array_new(FALSE, FALSE, sizeof(guint));
-    ecom_redis_args *all[] = {&w->facts,  &w->firsts,  &w->sets,    &w->targets,
-                              &w->groups, &w->minutes, &w->sessions};
+    ecom_redis_args *all[N_SECTIONS];
+    writer_sections(w, all);
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         ecom_redis_args_init(all[i]);
     return w;
@@ -404,8 +413,8 @@ void ecom_counters_writer_free(ecom_counters_writer *w)
     g_hash_table_destroy(w->target_ids);
     ecom_buf_free(&w->group_name);
     g_array_free(w->fact_txn, TRUE);
-    ecom_redis_args *all[] = {&w->facts,  &w->firsts,  &w->sets,    &w->targets,
-                              &w->groups, &w->minutes, &w->sessions};
+    ecom_redis_args *all[N_SECTIONS];
+    writer_sections(w, all);
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         ecom_redis_args_free(all[i]);
     free(w);
@@ -614,16 +623,23 @@ static void plan_transaction(ecom_counters_writer *w, const ecom_counters_batch 
     first_seen(w, kind, t->user_id, 1, 0, 1, targets);
 }
 
-/* The number of a group of the session bits (apply.lua): what a bit that was clear does once it
- * is set. `text` names the group; `kind` and the rest are its arguments, added when it is new. */
-static int group_number(ecom_counters_writer *w, const char *text, bool *fresh)
+/* The number of what `name` names in `ids`, numbered from 1 in the order first seen (*count
+ * of them so far); *fresh says it was new, for the caller to add its arguments. */
+static int number_of(GHashTable *ids, int *count, const char *name, bool *fresh)
 {
-    gpointer n = g_hash_table_lookup(w->group_ids, text);
+    gpointer n = g_hash_table_lookup(ids, name);
     *fresh = n == NULL;
     if (n)
         return GPOINTER_TO_INT(n);
-    g_hash_table_insert(w->group_ids, g_strdup(text), GINT_TO_POINTER(++w->n_groups));
-    return w->n_groups;
+    g_hash_table_insert(ids, g_strdup(name), GINT_TO_POINTER(++*count));
+    return *count;
+}
+
+/* The number of a group of the session bits (apply.lua): what a bit that was clear does once it
+ * is set. `name` names the group; the caller adds its arguments when it is fresh. */
+static int group_number(ecom_counters_writer *w, const char *name, bool *fresh)
+{
+    return number_of(w->group_ids, &w->n_groups, name, fresh);
 }
 
 /* A group's name: its kind, then each part after FIELD_SEP (built without printf: a batch names
@@ -639,23 +655,18 @@ static void group_name(ecom_buf *name, char kind, int n, const char *const *part
     }
 }
 
-static const char *segment_value(const ecom_segment *seg, int dim);
-static void segment_fields(const ecom_segment *seg, const char *metric,
-                           char fields[ECOM_DIMENSIONS][128]);
-
 /* The number of a counter (hash, field) the session bits' groups add to. */
 static int target_number(ecom_counters_writer *w, const char *hash, const char *field)
 {
     const char *parts[] = {hash, field};
     group_name(&w->group_name, 'c', 2, parts, 0);
-    gpointer n = g_hash_table_lookup(w->target_ids, w->group_name.data);
-    if (n)
-        return GPOINTER_TO_INT(n);
-    g_hash_table_insert(w->target_ids, g_strdup(w->group_name.data),
-                        GINT_TO_POINTER(++w->n_targets));
-    ecom_redis_args_add(&w->targets, hash);
-    ecom_redis_args_add(&w->targets, field);
-    return w->n_targets;
+    bool fresh;
+    int t = number_of(w->target_ids, &w->n_targets, w->group_name.data, &fresh);
+    if (fresh) {
+        ecom_redis_args_add(&w->targets, hash);
+        ecom_redis_args_add(&w->targets, field);
+    }
+    return t;
 }
 
 /* The group of a funnel step of sessions that started on `day` (a segment's, or "unknown"'s):
@@ -816,9 +827,9 @@ static void plan(ecom_counters_writer *w, const ecom_counters_batch *b, const ec
                  const rd_kafka_topic_partition_list_t *next_offsets, const bool *dup,
                  ecom_redis_args *argv)
 {
-    ecom_redis_args *parts[] = {&w->facts,  &w->firsts,  &w->sets,    &w->targets,
-                                &w->groups, &w->minutes, &w->sessions};
-    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+    ecom_redis_args *parts[N_SECTIONS];
+    writer_sections(w, parts);
+    for (size_t i = 0; i < N_SECTIONS; i++)
         ecom_redis_args_reset(parts[i]);
     g_hash_table_remove_all(w->sums);
     g_hash_table_remove_all(w->zsums);

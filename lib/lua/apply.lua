@@ -96,12 +96,12 @@ if continuing ~= n then return {"fenced", "offsets"} end
 n = tonumber(take())
 local set_now, dups = {}, {}
 for i = 1, n do
-  local key, bit = ns .. take(), take()
-  if redis.call("SETBIT", key, bit, 1) == 1 then
+  local key, b = ns .. take(), take()
+  if redis.call("SETBIT", key, b, 1) == 1 then
     dups[#dups + 1] = i - 1
   else
     set_now[#set_now + 1] = key
-    set_now[#set_now + 1] = bit
+    set_now[#set_now + 1] = b
   end
 end
 if #dups > 0 then
