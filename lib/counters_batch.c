@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <glib.h>
+#include "ecom/log.h"
+#include "ecom/session_fields.h"
 #include "ecom/snapshot.h"
 #include "ecom/timeutil.h"
 
@@ -96,7 +98,7 @@ typedef struct session_entry {
     unsigned steps;       /* bit per STEP_ */
     unsigned segmented;   /* the steps an event carrying a segment brought (not version 1) */
     unsigned marks;       /* MARK_STARTED | MARK_ENDED: the batch has its session_start, _end */
-    unsigned pages;       /* bit seq - 1: the batch has that page view, one of the first MIN_PAGES */
+    unsigned pages; /* bit seq - 1: the batch has that page view, one of the first MIN_PAGES */
     int64_t page_minute[MIN_PAGES];
     ecom_segment segment; /* from the first of its events that carries one */
 } session_entry;
@@ -123,13 +125,13 @@ typedef struct gauge {
 } gauge;
 
 struct ecom_counters_batch {
-    GArray *txns;         /* txn_entry */
-    GArray *items;        /* item_entry, the txns' items back to back */
-    GHashTable *txn_ids;  /* id -> present, against the same id twice in one batch */
-    GHashTable *sessions; /* session_id (in entry) -> session_entry */
-    GArray *page_views;   /* page_view_entry, past a session's first MIN_PAGES */
-    GArray *refs;         /* ref_entry */
-    GHashTable *records;  /* topic -> int64 records of it */
+    GArray *txns;           /* txn_entry */
+    GArray *items;          /* item_entry, the txns' items back to back */
+    GHashTable *txn_ids;    /* id -> present, against the same id twice in one batch */
+    GHashTable *sessions;   /* session_id (in entry) -> session_entry */
+    GArray *page_views;     /* page_view_entry, past a session's first MIN_PAGES */
+    GArray *refs;           /* ref_entry */
+    GHashTable *records;    /* topic -> int64 records of it */
     const char *last_topic; /* the topic of the last record counted, and its count in records */
     int64_t *last_count;
     int64_t dead_letters;
@@ -347,32 +349,65 @@ void ecom_counters_batch_gauge(ecom_counters_batch *b, const char *field, int64_
 
 /* ---- writing -------------------------------------------------------------------------------- */
 
+/* What a session bit does once a batch sets it (a group of bits that do the same). */
+typedef struct session_group {
+    char kind;     /* 't' targets +1, 'm' a minute's series +1 (inside the window only),
+                      's' a start (one more active session unless it ended), 'e' an end */
+    int n_targets; /* 't': numbers of w->targets, from 1 */
+    int targets[5];
+    int64_t minute; /* 'm' */
+    const char *series;
+    uint32_t other; /* 's', 'e': the mask of the other bit */
+    int64_t count;  /* bits of the group the batch set */
+} session_group;
+
+/* A counter session groups add to. */
+typedef struct target {
+    char hash[16];
+    char field[128];
+    int64_t count;
+} target;
+
+/* The writer's own copy of the session fields holds at most this much between batches; a
+ * batch's ranges join changed sessions at most RANGE_GAP slots apart. After a stale copy, only
+ * adjacent ones for EXACT_BATCHES batches (another member writes nearby). */
+#define SESSION_COPY_BYTES (4u << 20)
+enum { RANGE_GAP = 8, EXACT_BATCHES = 1000, MAX_ROUNDS = 6 };
+
+#define NO_MINUTE INT64_MIN
+
 struct ecom_counters_writer {
     ecom_redis *redis;
     char *prefix; /* a copy */
+    char *ns;     /* "<prefix>g<gen>:" */
     int64_t gen;
     ecom_counters_role role;
     GHashTable *expected; /* "<topic>:<partition>" -> stored offset text, "-" for none */
+    ecom_session_fields *fields;
+    int64_t stored_newest; /* the newest minute of the series as last seen, or NO_MINUTE */
+    int exact_batches;     /* batches left that send only adjacent sessions in one range */
     /* scratch of apply, kept between batches */
     GHashTable *sums;                    /* "hash\x1ffield" -> int64 delta */
     GHashTable *zsums;                   /* "zset\x1fmember" -> int64 delta */
-    GHashTable *msums;                   /* "minute\x1fseries" -> int64, the new transactions */
+    GHashTable *msums;                   /* "minute\x1fseries" -> int64 delta */
     GHashTable *pairs;                   /* cohort "month\x1fuser" seen in this batch */
     GHashTable *group_ids;               /* a group's name -> its number, from 1 */
     GHashTable *target_ids;              /* "hash\x1ffield" -> its number, from 1 */
+    GArray *groups;                      /* session_group, by number - 1 */
+    GArray *targets;                     /* target, by number - 1 */
+    int64_t active;                      /* the batch's change of active sessions */
     ecom_buf group_name;                 /* scratch */
     ecom_redis_args facts, firsts, sets; /* the script's sections that are not sums */
-    ecom_redis_args targets, groups, minutes, sessions;
-    int n_facts, n_firsts, n_targets, n_groups, n_minutes, n_sessions;
-#define N_SECTIONS 7 /* the ecom_redis_args above */
+    ecom_redis_args minutes, ranges;
+    int n_facts, n_firsts, n_targets, n_groups, n_minutes;
+#define N_SECTIONS 5  /* the ecom_redis_args above */
     GArray *fact_txn; /* the batch index of each transaction sent, in order */
 };
 
 /* The script's sections a writer builds, each an ecom_redis_args of its own. */
 static void writer_sections(ecom_counters_writer *w, ecom_redis_args *out[N_SECTIONS])
 {
-    ecom_redis_args *all[N_SECTIONS] = {&w->facts,  &w->firsts,  &w->sets,    &w->targets,
-                                        &w->groups, &w->minutes, &w->sessions};
+    ecom_redis_args *all[N_SECTIONS] = {&w->facts, &w->firsts, &w->sets, &w->minutes, &w->ranges};
     memcpy(out, all, sizeof all);
 }
 
@@ -382,7 +417,10 @@ ecom_counters_writer *ecom_counters_writer_new(const ecom_counters_store *s, int
     ecom_counters_writer *w = ecom_xcalloc(1, sizeof *w);
     w->redis = s->redis;
     w->prefix = g_strdup(s->prefix);
+    w->ns = g_strdup_printf("%sg%lld:", s->prefix, (long long)gen);
     w->gen = gen;
+    w->fields = ecom_session_fields_new(SESSION_COPY_BYTES);
+    w->stored_newest = NO_MINUTE;
     w->role = role;
     w->expected = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     w->sums = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -391,6 +429,8 @@ ecom_counters_writer *ecom_counters_writer_new(const ecom_counters_store *s, int
     w->pairs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     w->group_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     w->target_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    w->groups = g_array_new(FALSE, FALSE, sizeof(session_group));
+    w->targets = g_array_new(FALSE, FALSE, sizeof(target));
     w->fact_txn = g_array_new(FALSE, FALSE, sizeof(guint));
     ecom_redis_args *all[N_SECTIONS];
     writer_sections(w, all);
@@ -404,7 +444,9 @@ void ecom_counters_writer_free(ecom_counters_writer *w)
     if (!w)
         return;
     g_free(w->prefix);
+    g_free(w->ns);
     g_hash_table_destroy(w->expected);
+    ecom_session_fields_free(w->fields);
     g_hash_table_destroy(w->sums);
     g_hash_table_destroy(w->zsums);
     g_hash_table_destroy(w->msums);
@@ -412,6 +454,8 @@ void ecom_counters_writer_free(ecom_counters_writer *w)
     g_hash_table_destroy(w->group_ids);
     g_hash_table_destroy(w->target_ids);
     ecom_buf_free(&w->group_name);
+    g_array_free(w->groups, TRUE);
+    g_array_free(w->targets, TRUE);
     g_array_free(w->fact_txn, TRUE);
     ecom_redis_args *all[N_SECTIONS];
     writer_sections(w, all);
@@ -435,6 +479,10 @@ int ecom_counters_writer_positions(ecom_counters_writer *w, rd_kafka_topic_parti
 {
     if (parts->cnt == 0)
         return 0;
+    /* partitions may have moved here: the copy of the session fields may be behind for them (it
+     * could not count wrong, see session_fields.h, but would cost a round) */
+    ecom_session_fields_forget(w->fields);
+    w->stored_newest = NO_MINUTE;
     ecom_redis_args a;
     ecom_redis_args_init(&a);
     ecom_redis_args_add(&a, "HMGET");
@@ -635,11 +683,21 @@ static int number_of(GHashTable *ids, int *count, const char *name, bool *fresh)
     return *count;
 }
 
-/* The number of a group of the session bits (apply.lua): what a bit that was clear does once it
- * is set. `name` names the group; the caller adds its arguments when it is fresh. */
-static int group_number(ecom_counters_writer *w, const char *name, bool *fresh)
+/* The number of the session bits' group named `name` (see session_group); a fresh one is of
+ * `kind`, counts nothing yet, and the caller fills in the rest. */
+static int group_number(ecom_counters_writer *w, const char *name, char kind, bool *fresh)
 {
-    return number_of(w->group_ids, &w->n_groups, name, fresh);
+    int g = number_of(w->group_ids, &w->n_groups, name, fresh);
+    if (*fresh) {
+        session_group empty = {.kind = kind};
+        g_array_append_val(w->groups, empty);
+    }
+    return g;
+}
+
+static session_group *group_at(ecom_counters_writer *w, int g)
+{
+    return &g_array_index(w->groups, session_group, g - 1);
 }
 
 /* A group's name: its kind, then each part after FIELD_SEP (built without printf: a batch names
@@ -663,8 +721,10 @@ static int target_number(ecom_counters_writer *w, const char *hash, const char *
     bool fresh;
     int t = number_of(w->target_ids, &w->n_targets, w->group_name.data, &fresh);
     if (fresh) {
-        ecom_redis_args_add(&w->targets, hash);
-        ecom_redis_args_add(&w->targets, field);
+        target e = {.count = 0};
+        g_strlcpy(e.hash, hash, sizeof e.hash);
+        g_strlcpy(e.field, field, sizeof e.field);
+        g_array_append_val(w->targets, e);
     }
     return t;
 }
@@ -678,7 +738,7 @@ static int step_group(ecom_counters_writer *w, int64_t day, int step, const ecom
         values[d + 1] = segment_value(seg, d);
     group_name(&w->group_name, 't', ECOM_DIMENSIONS + 1, values, day);
     bool fresh;
-    int g = group_number(w, w->group_name.data, &fresh);
+    int g = group_number(w, w->group_name.data, 't', &fresh);
     if (!fresh)
         return g;
     char day_text[ECOM_DAY_TEXT], day_field[ECOM_DAY_TEXT + 16], total_field[32];
@@ -687,20 +747,18 @@ static int step_group(ecom_counters_writer *w, int64_t day, int step, const ecom
     snprintf(day_field, sizeof day_field, "%s:%s", day_text, step_names[step]);
     snprintf(total_field, sizeof total_field, "total:%s", step_names[step]);
     segment_fields(seg, step_names[step], fields);
-    const char *targets[] = {"funnel", day_field, "counts",   "sessions",
-                             "segments", fields[0], "segments", fields[1],
-                             "segments", fields[2]};
+    const char *targets[] = {"funnel",  day_field,  "counts",  "sessions", "segments",
+                             fields[0], "segments", fields[1], "segments", fields[2]};
     if (step != STEP_SEEN) { /* a step counts on its day and in the total */
         targets[2] = "funnel";
         targets[3] = total_field;
     }
-    int n_targets = (int)(sizeof targets / sizeof targets[0]) / 2, numbers[5];
-    for (int i = 0; i < n_targets; i++) /* (before the group's own arguments: it names w's) */
-        numbers[i] = target_number(w, targets[2 * i], targets[2 * i + 1]);
-    ecom_redis_args_add(&w->groups, "t");
-    ecom_redis_args_add_int(&w->groups, n_targets);
-    for (int i = 0; i < n_targets; i++)
-        ecom_redis_args_add_int(&w->groups, numbers[i]);
+    int n_targets = (int)(sizeof targets / sizeof targets[0]) / 2;
+    for (int i = 0; i < n_targets; i++) { /* (appending targets leaves the groups where they are) */
+        int t = target_number(w, targets[2 * i], targets[2 * i + 1]);
+        group_at(w, g)->targets[i] = t;
+    }
+    group_at(w, g)->n_targets = n_targets;
     return g;
 }
 
@@ -709,36 +767,56 @@ static int minute_group(ecom_counters_writer *w, int64_t minute, const char *ser
 {
     group_name(&w->group_name, 'm', 1, &series, minute);
     bool fresh;
-    int g = group_number(w, w->group_name.data, &fresh);
+    int g = group_number(w, w->group_name.data, 'm', &fresh);
     if (fresh) {
-        ecom_redis_args_add(&w->groups, "m");
-        ecom_redis_args_add_int(&w->groups, minute);
-        ecom_redis_args_add(&w->groups, series);
+        group_at(w, g)->minute = minute;
+        group_at(w, g)->series = series; /* (a string constant) */
     }
     return g;
 }
 
-/* A session bit as apply.lua names it: its value in the field read as a number, where
- * BITFIELD's first bit is the most significant. */
-static int64_t session_bit_mask(int bit)
+/* A session bit's mask in its field read as a number, whose first bit is the most significant
+ * (BITFIELD's bit 0). */
+static uint32_t session_bit_mask(int bit)
 {
-    return (int64_t)1 << (SESSION_BITS - 1 - bit);
+    return (uint32_t)1 << (SESSION_BITS - 1 - bit);
 }
 
-/* The groups of the active-sessions bits: "s" (a start; active unless ended) and "e" (an end;
- * no longer active if started), each naming the other's bit. */
+/* The groups of the active-sessions bits: a start (active unless ended) and an end (no longer
+ * active if started), each naming the other's bit. */
 static int active_group(ecom_counters_writer *w, bool start)
 {
     bool fresh;
-    int g = group_number(w, start ? "s" : "e", &fresh);
-    if (fresh) {
-        ecom_redis_args_add(&w->groups, start ? "s" : "e");
-        ecom_redis_args_add_int(&w->groups, session_bit_mask(start ? SB_ENDED : SB_STARTED));
-    }
+    int g = group_number(w, start ? "s" : "e", start ? 's' : 'e', &fresh);
+    if (fresh)
+        group_at(w, g)->other = session_bit_mask(start ? SB_ENDED : SB_STARTED);
     return g;
 }
 
-static void plan_session(ecom_counters_writer *w, const session_entry *s)
+/* The copy of a session fields' block, read from the store the first time. */
+static ecom_session_block *session_block(ecom_counters_writer *w, const char *key, ecom_error *err)
+{
+    ecom_session_block *b = ecom_session_fields_find(w->fields, key);
+    if (b)
+        return b;
+    redisReply *reply = ecom_redis_cmd(w->redis, err, "GET %s%s", w->ns, key);
+    if (!reply)
+        return NULL;
+    if (reply->type == REDIS_REPLY_STRING)
+        b = ecom_session_fields_keep(w->fields, key, reply->str, reply->len);
+    else if (reply->type == REDIS_REPLY_NIL)
+        b = ecom_session_fields_keep(w->fields, key, NULL, 0);
+    else
+        ecom_fail(err, "Redis GET of the session bitmap %s: unexpected reply", key);
+    freeReplyObject(reply);
+    return b;
+}
+
+/* A session's bits: which of them the batch sets (a minute bit only inside the window, which
+ * starts at `first`), each one it sets counting in its group. The started bit is taken before
+ * the ended one, so a session that starts and ends in one batch is never active. */
+static int plan_session(ecom_counters_writer *w, const session_entry *s, int64_t first,
+                        ecom_error *err)
 {
     int bits[SESSION_BITS][2], n = 0; /* (bit, group) */
     for (int step = 0; step < N_STEPS; step++) {
@@ -761,7 +839,6 @@ static void plan_session(ecom_counters_writer *w, const session_entry *s)
         bits[n][0] = SB_MIN_FIRST_PAGE + p;
         bits[n++][1] = minute_group(w, s->page_minute[p], "page_views");
     }
-    /* the start before the end: a session that starts and ends in one batch is never active */
     if (s->marks & MARK_STARTED) {
         bits[n][0] = SB_STARTED;
         bits[n++][1] = active_group(w, true);
@@ -774,14 +851,53 @@ static void plan_session(ecom_counters_writer *w, const session_entry *s)
     char key[160];
     int64_t slot;
     ecom_counters_id_slot("session", s->session_id, key, sizeof key, &slot);
-    ecom_redis_args_add(&w->sessions, key);
-    ecom_redis_args_add_int(&w->sessions, slot * SESSION_BITS);
-    ecom_redis_args_add_int(&w->sessions, n);
+    ecom_session_block *block = session_block(w, key, err);
+    if (!block)
+        return -1;
+    uint32_t was = ecom_session_field(block, slot), now = was;
     for (int i = 0; i < n; i++) {
-        ecom_redis_args_add_int(&w->sessions, session_bit_mask(bits[i][0]));
-        ecom_redis_args_add_int(&w->sessions, bits[i][1]);
+        uint32_t mask = session_bit_mask(bits[i][0]);
+        session_group *g = group_at(w, bits[i][1]);
+        if (now & mask)
+            continue;
+        if (g->kind == 'm' && g->minute < first)
+            continue; /* outside the window: counts nothing, and the bit stays clear */
+        now |= mask;
+        if (g->kind == 's')
+            w->active += !(now & g->other);
+        else if (g->kind == 'e')
+            w->active -= (now & g->other) != 0;
+        else
+            g->count++;
     }
-    w->n_sessions++;
+    if (now != was)
+        ecom_session_fields_stage(w->fields, block, slot, now);
+    return 0;
+}
+
+/* The sessions' groups, summed: their counters into the batch's sums. */
+static void add_group_counts(ecom_counters_writer *w)
+{
+    for (guint i = 0; i < w->groups->len; i++) {
+        const session_group *g = &g_array_index(w->groups, session_group, i);
+        if (g->count == 0)
+            continue;
+        if (g->kind == 'm') {
+            char minute[ECOM_INT_TEXT + 1];
+            minute[ECOM_INT_TEXT] = '\0';
+            sum_add(w->msums, ecom_int_text(g->minute, minute + ECOM_INT_TEXT), g->series,
+                    g->count);
+        }
+        for (int t = 0; g->kind == 't' && t < g->n_targets; t++)
+            g_array_index(w->targets, target, g->targets[t] - 1).count += g->count;
+    }
+    for (guint i = 0; i < w->targets->len; i++) {
+        const target *t = &g_array_index(w->targets, target, i);
+        if (t->count)
+            sum_add(w->sums, t->hash, t->field, t->count);
+    }
+    if (w->active)
+        sum_add(w->sums, "counts", "active_sessions", w->active);
 }
 
 /* A page view past its session's first MIN_PAGES: a bitmap of the session's own. */
@@ -822,10 +938,47 @@ static void append_section(ecom_redis_args *argv, const ecom_redis_args *section
                                 section->lengths[i]);
 }
 
-/* Builds the script's arguments for the batch without the transactions marked in `dup`. */
-static void plan(ecom_counters_writer *w, const ecom_counters_batch *b, const ecom_reference *ref,
-                 const rd_kafka_topic_partition_list_t *next_offsets, const bool *dup,
-                 ecom_redis_args *argv)
+/* The newest minute the batch's minute series entries name, NO_MINUTE when none: the
+ * transactions not marked in `dup`, the sessions' starts, conversions and page views. */
+static int64_t batch_newest(const ecom_counters_batch *b, const bool *dup)
+{
+    int64_t newest = NO_MINUTE;
+#define NEWER(m) (newest = (m) > newest ? (m) : newest)
+    for (guint i = 0; i < b->txns->len; i++)
+        if (!dup[i])
+            NEWER(minute_of(g_array_index(b->txns, txn_entry, i).timestamp));
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, b->sessions);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        const session_entry *s = value;
+        NEWER(s->start_minute);
+        if (s->steps & (1u << STEP_CONVERTED))
+            NEWER(s->end_minute);
+        for (int p = 0; p < MIN_PAGES; p++)
+            if (s->pages & (1u << p))
+                NEWER(s->page_minute[p]);
+    }
+    for (guint i = 0; i < b->page_views->len; i++)
+        NEWER(g_array_index(b->page_views, page_view_entry, i).minute);
+#undef NEWER
+    return newest;
+}
+
+static void add_minute_or_none(ecom_redis_args *argv, int64_t minute)
+{
+    if (minute == NO_MINUTE)
+        ecom_redis_args_add(argv, "-");
+    else
+        ecom_redis_args_add_int(argv, minute);
+}
+
+/* Builds the script's arguments for the batch without the transactions marked in `dup`,
+ * deciding which session bits it sets against the copy of their fields; -1 when a block of
+ * them could not be read. */
+static int plan(ecom_counters_writer *w, const ecom_counters_batch *b, const ecom_reference *ref,
+                const rd_kafka_topic_partition_list_t *next_offsets, const bool *dup,
+                ecom_redis_args *argv, ecom_error *err)
 {
     ecom_redis_args *parts[N_SECTIONS];
     writer_sections(w, parts);
@@ -837,7 +990,11 @@ static void plan(ecom_counters_writer *w, const ecom_counters_batch *b, const ec
     g_hash_table_remove_all(w->pairs);
     g_hash_table_remove_all(w->group_ids);
     g_hash_table_remove_all(w->target_ids);
-    w->n_facts = w->n_firsts = w->n_targets = w->n_groups = w->n_minutes = w->n_sessions = 0;
+    g_array_set_size(w->groups, 0);
+    g_array_set_size(w->targets, 0);
+    ecom_session_fields_discard(w->fields); /* (an earlier round's) */
+    w->n_facts = w->n_firsts = w->n_targets = w->n_groups = w->n_minutes = 0;
+    w->active = 0;
     g_array_set_size(w->fact_txn, 0);
 
     for (guint i = 0; i < b->txns->len; i++) {
@@ -846,11 +1003,17 @@ static void plan(ecom_counters_writer *w, const ecom_counters_batch *b, const ec
         plan_transaction(w, b, &g_array_index(b->txns, txn_entry, i), ref);
         g_array_append_val(w->fact_txn, i);
     }
+    /* the window the session bits are decided in: the script checks it is the one it has */
+    int64_t newest = batch_newest(b, dup), first = NO_MINUTE;
+    if (newest != NO_MINUTE)
+        first = (newest > w->stored_newest ? newest : w->stored_newest) - ECOM_MINUTE_WINDOW + 1;
     GHashTableIter it;
     gpointer key, value;
     g_hash_table_iter_init(&it, b->sessions);
     while (g_hash_table_iter_next(&it, &key, &value))
-        plan_session(w, value);
+        if (plan_session(w, value, first, err))
+            return -1;
+    add_group_counts(w);
     for (guint i = 0; i < b->page_views->len; i++)
         plan_page_view(w, &g_array_index(b->page_views, page_view_entry, i));
     g_hash_table_iter_init(&it, w->msums);
@@ -874,6 +1037,8 @@ static void plan(ecom_counters_writer *w, const ecom_counters_batch *b, const ec
         ecom_redis_args_add(&w->sets, g->field);
         ecom_redis_args_add_int(&w->sets, g->value);
     }
+    int n_ranges =
+        ecom_session_fields_ranges(w->fields, w->exact_batches > 0 ? 0 : RANGE_GAP, &w->ranges);
 
     ecom_redis_args_reset(argv);
     ecom_redis_args_add(argv, w->prefix);
@@ -890,29 +1055,33 @@ static void plan(ecom_counters_writer *w, const ecom_counters_batch *b, const ec
         ecom_redis_args_add(argv, expected ? expected : "-");
         ecom_redis_args_add_int(argv, p->offset);
     }
+    add_minute_or_none(argv, newest);
+    add_minute_or_none(argv, first);
+    ecom_redis_args_add_int(argv, n_ranges);
+    append_section(argv, &w->ranges);
     ecom_redis_args_add_int(argv, w->n_facts);
-    for (int i = 0; i < w->facts.n; i++)
-        ecom_redis_args_add_len(argv, w->facts.text.data + w->facts.offsets[i],
-                                w->facts.lengths[i]);
+    append_section(argv, &w->facts);
     ecom_redis_args_add_int(argv, w->n_firsts);
-    for (int i = 0; i < w->firsts.n; i++)
-        ecom_redis_args_add_len(argv, w->firsts.text.data + w->firsts.offsets[i],
-                                w->firsts.lengths[i]);
+    append_section(argv, &w->firsts);
     ecom_redis_args_add_int(argv, g_hash_table_size(w->sums));
     emit_sums(w->sums, argv);
     ecom_redis_args_add_int(argv, g_hash_table_size(w->zsums));
     emit_sums(w->zsums, argv);
     ecom_redis_args_add_int(argv, w->sets.n / 3);
     append_section(argv, &w->sets);
-    ecom_redis_args_add_int(argv, w->n_targets);
-    append_section(argv, &w->targets);
-    ecom_redis_args_add_int(argv, w->n_groups);
-    append_section(argv, &w->groups);
     ecom_redis_args_add_int(argv, w->n_minutes);
     append_section(argv, &w->minutes);
-    ecom_redis_args_add_int(argv, SESSION_BITS);
-    ecom_redis_args_add_int(argv, w->n_sessions);
-    append_section(argv, &w->sessions);
+    return 0;
+}
+
+/* A minute in a reply: its number, NO_MINUTE for "-" (or anything else). */
+static int64_t reply_minute(const redisReply *reply, size_t i)
+{
+    if (reply->elements <= i || reply->element[i]->type != REDIS_REPLY_STRING)
+        return NO_MINUTE;
+    char *end;
+    long long m = strtoll(reply->element[i]->str, &end, 10);
+    return end != reply->element[i]->str && *end == '\0' ? m : NO_MINUTE;
 }
 
 /* The batch is in: its offsets are now what the store holds. */
@@ -938,11 +1107,13 @@ ecom_counters_writer_apply(ecom_counters_writer *w, const ecom_counters_batch *b
     ecom_redis_args_init(&argv);
     ecom_counters_outcome rc = ECOM_COUNTERS_FAILED;
     bool again = true;
-    /* a second round only when some transactions were counted before; a third cannot find any
-     * new ones, since this writer is the only one at these offsets */
-    for (int attempt = 0; again && attempt < 3; attempt++) {
+    /* another round when some transactions were counted before (once: this writer is the only
+     * one at these offsets), when the window moved (another member wrote a newer minute) or the
+     * copy of the session fields was stale (then it is read again) */
+    for (int round = 0; again && round < MAX_ROUNDS; round++) {
         again = false;
-        plan(w, b, ref, next_offsets, dup, &argv);
+        if (plan(w, b, ref, next_offsets, dup, &argv, err))
+            break;
         redisReply *reply = ecom_redis_eval(w->redis, &apply_script, &argv, err);
         if (!reply)
             break;
@@ -950,9 +1121,27 @@ ecom_counters_writer_apply(ecom_counters_writer *w, const ecom_counters_batch *b
                                      reply->element[0]->type == REDIS_REPLY_STRING
                                  ? reply->element[0]->str
                                  : "";
-        if (strcmp(status, "ok") == 0 || strcmp(status, "already") == 0) {
+        if (strcmp(status, "ok") == 0) {
+            ecom_session_fields_commit(w->fields);
+            w->stored_newest = reply_minute(reply, 1);
+            w->exact_batches -= w->exact_batches > 0;
             remember_offsets(w, next_offsets);
             rc = ECOM_COUNTERS_APPLIED;
+        } else if (strcmp(status, "already") == 0) {
+            /* applied by an earlier round whose reply was lost: the copy may lack its changes */
+            ecom_session_fields_forget(w->fields);
+            w->stored_newest = NO_MINUTE;
+            remember_offsets(w, next_offsets);
+            rc = ECOM_COUNTERS_APPLIED;
+        } else if (strcmp(status, "window") == 0) {
+            w->stored_newest = reply_minute(reply, 1);
+            again = true;
+        } else if (strcmp(status, "stale") == 0) {
+            ecom_log(ECOM_INFO, "session bits changed by another writer; reading them again",
+                     "generation=%lld", (long long)w->gen);
+            ecom_session_fields_forget(w->fields);
+            w->exact_batches = EXACT_BATCHES;
+            again = true;
         } else if (strcmp(status, "fenced") == 0) {
             rc = ECOM_COUNTERS_FENCED;
         } else if (strcmp(status, "frozen") == 0) {
@@ -976,7 +1165,9 @@ ecom_counters_writer_apply(ecom_counters_writer *w, const ecom_counters_batch *b
         freeReplyObject(reply);
     }
     if (again)
-        ecom_fail(err, "Redis apply.lua: duplicate transactions did not settle");
+        ecom_fail(err, "Redis apply.lua: the batch did not settle in %d rounds", MAX_ROUNDS);
+    if (rc != ECOM_COUNTERS_APPLIED)
+        ecom_session_fields_discard(w->fields);
     ecom_redis_args_free(&argv);
     free(dup);
     return rc;

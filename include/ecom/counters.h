@@ -51,10 +51,13 @@
  * first-seen bits: an id `<prefix>_<digits>` maps to bitmap <kind>:<digits but the last four>,
  * bit <last four digits>, so dense ids cost one bit each. A transaction or a funnel step counts
  * only if its bit was clear, distinct cohort users the same way. A session has a field of 24
- * bits instead (kind "session"): its funnel steps (seen, viewed a product, added to the cart,
- * converted), then its minute-series bits, then its started and ended bits, which apply.lua reads
- * and writes with one BITFIELD each. The generation's "layout" key names this layout; apply.lua
- * refuses a generation written without it (ECOM_COUNTERS_OUTDATED). Memory: with the
+ * bits instead (kind "session", 3 bytes at 3 * slot, most significant bit first): its funnel
+ * steps (seen, viewed a product, added to the cart, converted), then its minute-series bits, then
+ * its started and ended bits. The writer decides these from its own copy of the fields and sends
+ * only the changed bytes with the bytes it expects there, which the script checks before writing
+ * anything (session_fields.h): a stale copy costs a round, never a count. The generation's
+ * "layout" key names this layout; apply.lua refuses a generation written without it
+ * (ECOM_COUNTERS_OUTDATED). Memory: with the
  * generator's dense ids about 1 bit per transaction, 3 bytes per session and 1 bit per (user,
  * month). It grows with distinct ids, not with messages.
  *

@@ -1,7 +1,8 @@
 /*
  * test_counters.c - the parts of the live counters that need no Redis: where an id's first-seen
- * bit lives, the redis:// URL, the reference tables the aggregator joins with, and the latency
- * histogram. (Applying batches is tested against a real Redis by the integration tests.)
+ * bit lives, the writer's copy of the session fields and the ranges it sends, the redis:// URL,
+ * the reference tables the aggregator joins with, and the latency histogram. (Applying batches
+ * is tested against a real Redis by the integration tests.)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include "ecom/counters.h"
 #include "ecom/redis.h"
 #include "ecom/reference.h"
+#include "ecom/session_fields.h"
 #include "latency.h"
 
 #define SET(field, text) snprintf((field), sizeof(field), "%s", (text))
@@ -55,6 +57,115 @@ static void test_id_slots_are_dense_and_distinct(void **state)
     slot("user", "user_abc", key, &bit);
     assert_string_equal(key, "seen:user:xuser_abc");
     assert_int_equal(bit, 0);
+}
+
+/* Argument i of a, as bytes. */
+static void assert_arg(const ecom_redis_args *a, int i, const void *bytes, size_t len)
+{
+    assert_true(i < a->n);
+    assert_int_equal(a->lengths[i], len);
+    assert_memory_equal(a->text.data + a->offsets[i], bytes, len);
+}
+
+static void assert_arg_text(const ecom_redis_args *a, int i, const char *text)
+{
+    assert_arg(a, i, text, strlen(text));
+}
+
+static void test_session_fields_read_big_endian_and_zero_past_the_end(void **state)
+{
+    (void)state;
+    ecom_session_fields *f = ecom_session_fields_new(1 << 20);
+    assert_null(ecom_session_fields_find(f, "seen:session:0001"));
+    const uint8_t stored[] = {0x80, 0x00, 0x01, 0x12, 0x34, 0x56, 0xff};
+    ecom_session_block *b = ecom_session_fields_keep(f, "seen:session:0001", stored, sizeof stored);
+    assert_ptr_equal(ecom_session_fields_find(f, "seen:session:0001"), b);
+    assert_int_equal(ecom_session_field(b, 0), 0x800001); /* BITFIELD's bit 0 is the top one */
+    assert_int_equal(ecom_session_field(b, 1), 0x123456);
+    assert_int_equal(ecom_session_field(b, 2), 0); /* only one byte of it is stored */
+    assert_int_equal(ecom_session_field(b, 9999), 0);
+    ecom_session_block *none = ecom_session_fields_keep(f, "seen:session:0002", NULL, 0);
+    assert_int_equal(ecom_session_field(none, 0), 0);
+    assert_int_equal(ecom_session_fields_bytes(f), sizeof stored);
+    ecom_session_fields_free(f);
+}
+
+static void test_session_fields_send_ranges_with_what_they_expect(void **state)
+{
+    (void)state;
+    ecom_session_fields *f = ecom_session_fields_new(1 << 20);
+    const uint8_t stored[] = {0, 0, 0, 0, 0, 7};
+    ecom_session_block *a = ecom_session_fields_keep(f, "seen:session:0001", stored, sizeof stored);
+    ecom_session_block *b = ecom_session_fields_keep(f, "seen:session:0000", NULL, 0);
+    /* staged in any order: sent by block, then slot */
+    ecom_session_fields_stage(f, a, 3, 0x000003);
+    ecom_session_fields_stage(f, a, 1, 0x000107);
+    ecom_session_fields_stage(f, b, 5, 0xabcdef);
+    ecom_session_fields_stage(f, a, 2, 0x000002);
+    ecom_session_fields_stage(f, a, 20, 0x400000);
+    ecom_redis_args out;
+    ecom_redis_args_init(&out);
+    /* adjacent slots only: block 0000 slot 5; block 0001 slots 1-3, then slot 20 */
+    assert_int_equal(ecom_session_fields_ranges(f, 0, &out), 3);
+    assert_int_equal(out.n, 12);
+    assert_arg_text(&out, 0, "seen:session:0000");
+    assert_arg_text(&out, 1, "15");
+    assert_arg(&out, 2, "\0\0\0", 3);
+    assert_arg(&out, 3, "\xab\xcd\xef", 3);
+    assert_arg_text(&out, 4, "seen:session:0001");
+    assert_arg_text(&out, 5, "3");
+    assert_arg(&out, 6, "\0\0\7\0\0\0\0\0\0", 9); /* slot 1 as stored, 2 and 3 past the end */
+    assert_arg(&out, 7, "\0\1\7\0\0\2\0\0\3", 9);
+    assert_arg_text(&out, 9, "60");
+    assert_arg(&out, 10, "\0\0\0", 3);
+    assert_arg(&out, 11, "\x40\0\0", 3);
+    /* up to 16 slots apart: one range, the slots between sent unchanged */
+    ecom_redis_args_reset(&out);
+    assert_int_equal(ecom_session_fields_ranges(f, 16, &out), 2);
+    assert_arg_text(&out, 5, "3");
+    assert_int_equal(out.lengths[6], 20 * 3);
+    assert_int_equal(out.lengths[7], 20 * 3);
+    assert_memory_equal(out.text.data + out.offsets[7] + 19 * 3, "\x40\0\0", 3);
+    assert_memory_equal(out.text.data + out.offsets[7] + 3 * 3,
+                        out.text.data + out.offsets[6] + 3 * 3, 16 * 3);
+    /* not stored: the copy is as it was; stored: it takes them */
+    ecom_session_fields_discard(f);
+    assert_int_equal(ecom_session_field(a, 1), 0x000007);
+    ecom_redis_args_reset(&out);
+    assert_int_equal(ecom_session_fields_ranges(f, 0, &out), 0);
+    ecom_session_fields_stage(f, a, 1, 0x000107);
+    ecom_session_fields_stage(f, b, 5, 0xabcdef);
+    ecom_session_fields_commit(f);
+    assert_int_equal(ecom_session_field(a, 1), 0x000107);
+    assert_int_equal(ecom_session_field(b, 5), 0xabcdef);
+    ecom_redis_args_free(&out);
+    ecom_session_fields_free(f);
+}
+
+static void test_session_fields_drop_the_blocks_used_longest_ago(void **state)
+{
+    (void)state;
+    ecom_session_fields *f = ecom_session_fields_new(2 * 30000);
+    char key[32];
+    for (int i = 0; i < 3; i++) { /* three full blocks, one batch each */
+        snprintf(key, sizeof key, "seen:session:%04d", i);
+        ecom_session_fields_stage(f, ecom_session_fields_keep(f, key, NULL, 0), 9999, 1);
+        ecom_session_fields_commit(f);
+    }
+    /* over the limit after the third: the first goes */
+    assert_null(ecom_session_fields_find(f, "seen:session:0000"));
+    assert_int_equal(ecom_session_fields_bytes(f), 2 * 30000);
+    assert_non_null(ecom_session_fields_find(f, "seen:session:0001")); /* used again now */
+    ecom_session_fields_stage(f, ecom_session_fields_keep(f, "seen:session:0003", NULL, 0), 9999,
+                              1);
+    ecom_session_fields_commit(f);
+    assert_non_null(ecom_session_fields_find(f, "seen:session:0001"));
+    assert_null(ecom_session_fields_find(f, "seen:session:0002"));
+    assert_int_equal(ecom_session_field(ecom_session_fields_find(f, "seen:session:0003"), 9999), 1);
+    ecom_session_fields_forget(f);
+    assert_int_equal(ecom_session_fields_bytes(f), 0);
+    assert_null(ecom_session_fields_find(f, "seen:session:0001"));
+    ecom_session_fields_free(f);
 }
 
 static void test_redis_urls(void **state)
@@ -199,6 +310,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_id_slots_are_dense_and_distinct),
+        cmocka_unit_test(test_session_fields_read_big_endian_and_zero_past_the_end),
+        cmocka_unit_test(test_session_fields_send_ranges_with_what_they_expect),
+        cmocka_unit_test(test_session_fields_drop_the_blocks_used_longest_ago),
         cmocka_unit_test(test_redis_urls),
         cmocka_unit_test(test_reference_keeps_latest_and_reports_changes),
         cmocka_unit_test(test_batch_needs_reference_for_unknown_ids),
