@@ -371,7 +371,7 @@ typedef struct target {
 /* The writer's own copy of the session fields holds at most this much between batches; a
  * batch's ranges join changed sessions at most RANGE_GAP slots apart. After a stale copy, only
  * adjacent ones for EXACT_BATCHES batches (another member writes nearby). */
-#define SESSION_COPY_BYTES (4u << 20)
+#define SESSION_COPY_BYTES (1u << 20)
 enum { RANGE_GAP = 8, EXACT_BATCHES = 1000, MAX_ROUNDS = 6 };
 
 #define NO_MINUTE INT64_MIN

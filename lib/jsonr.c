@@ -467,18 +467,45 @@ static int duplicate_in_sorted(reader *r, uint32_t object)
     return dup ? fail(r, r->text + r->tokens[dup].start, "duplicate object key") : 0;
 }
 
+/* Six bits of a key's length and of its first and last bytes once unescaped: equal keys have
+ * equal signatures, whatever their escapes. */
+static unsigned key_signature(const char *text, const jsonr_token *t)
+{
+    if (t->size == 0)
+        return 0;
+    unsigned first, last;
+    if (!t->escaped) {
+        first = (unsigned char)text[t->start + 1];
+        last = (unsigned char)text[t->start + t->size];
+    } else {
+        cursor c = cursor_at(text, t);
+        first = last = (unsigned)cursor_next(&c);
+        for (uint32_t i = 1; i < t->size; i++)
+            last = (unsigned)cursor_next(&c);
+    }
+    return (t->size * 7u + first + last * 3u) & 63u;
+}
+
+/* A small object: each key is compared only with the earlier ones of its signature, so the
+ * usual object, whose keys all differ in length or ends, costs one pass. */
 static int check_duplicate_keys(reader *r, uint32_t object)
 {
     uint32_t n = r->tokens[object].size;
     if (n > SMALL_OBJECT)
         return duplicate_in_sorted(r, object);
     uint32_t keys[SMALL_OBJECT];
+    unsigned signatures[SMALL_OBJECT];
+    uint64_t seen = 0; /* the signatures of the keys so far */
     const char *text = (const char *)r->text;
     for (uint32_t i = 0, k = object + 1; i < n; i++, k = r->tokens[k + 1].next) {
         keys[i] = k;
-        for (uint32_t j = 0; j < i; j++)
-            if (tokens_compare(text, &r->tokens[keys[j]], &r->tokens[k]) == 0)
+        signatures[i] = key_signature(text, &r->tokens[k]);
+        uint64_t bit = (uint64_t)1 << signatures[i];
+        for (uint32_t j = 0; (seen & bit) && j < i; j++)
+            if (signatures[j] == signatures[i] &&
+                tokens_compare(text, &r->tokens[keys[j]], &r->tokens[k]) == 0)
                 return fail(r, r->text + r->tokens[k].start, "duplicate object key");
+        seen |= bit;
     }
     return 0;
 }
