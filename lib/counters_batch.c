@@ -6,10 +6,12 @@
  * was given in compact form (transactions with their items, one entry per session with the
  * funnel steps the batch saw, reference ids and names, per-topic record counts), and nothing
  * outside this file needs to know that form. Applying a batch joins the facts with the reference
- * tables, sums every counter change in memory, and sends the lot to apply.lua in one call.
- * Transaction ids are checked there; when some were counted before, the script changes nothing
- * and names them, and the batch is sent again without them (a second round trip only when
- * duplicates were published).
+ * tables, decides which session bits it sets from the writer's copy of them (session_fields.h),
+ * sums every counter change in memory, and sends the lot to apply.lua in one call. Transaction
+ * ids are checked there; when some were counted before, the script changes nothing and names
+ * them, and the batch is sent again without them (a second round trip only when duplicates were
+ * published). Another round follows, too, when the script finds the copy of the session bits or
+ * the minute window the batch was decided in is not what Redis holds.
  */
 #include "ecom/counters.h"
 
@@ -75,10 +77,10 @@ typedef struct item_entry {
 } item_entry;
 
 /* Every first-seen bit of a session, in one field of SESSION_BITS bits per session (bitmap kind
- * "session"), which apply.lua reads and writes with one BITFIELD each: the funnel steps, whether
- * its start, its conversion and each of its first MIN_PAGES page views are in the minute series,
- * and whether it started and ended (active sessions). A page view past the first MIN_PAGES has a
- * bitmap of its own. */
+ * "session", the writer's copy in session_fields.h): the funnel steps, whether its start, its
+ * conversion and each of its first MIN_PAGES page views are in the minute series, and whether it
+ * started and ended (active sessions). A page view past the first MIN_PAGES has a bitmap of its
+ * own. */
 enum {
     SB_STEPS = 0, /* + STEP_* */
     SB_MIN_STARTED = SB_STEPS + N_STEPS,
