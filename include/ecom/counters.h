@@ -57,9 +57,9 @@
  * only the changed bytes with the bytes it expects there, which the script checks before writing
  * anything (session_fields.h): a stale copy costs a round, never a count. The generation's
  * "layout" key names this layout; apply.lua refuses a generation written without it
- * (ECOM_COUNTERS_OUTDATED). Memory: with the
- * generator's dense ids about 1 bit per transaction, 3 bytes per session and 1 bit per (user,
- * month). It grows with distinct ids, not with messages.
+ * (ECOM_COUNTERS_OUTDATED). Memory: with the generator's dense ids about 1 bit per transaction,
+ * 3 bytes per session and 1 bit per (user, month). It grows with distinct ids, not with
+ * messages.
  *
  * The minute series keeps the ECOM_MINUTE_WINDOW minutes up to the newest one it holds; the
  * script that applies a batch moves the window and deletes the minutes that fell out of it in the
