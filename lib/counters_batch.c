@@ -401,7 +401,7 @@ struct ecom_counters_writer {
     ecom_buf group_name;                 /* scratch */
     ecom_redis_args facts, firsts, sets; /* the script's sections that are not sums */
     ecom_redis_args minutes, ranges;
-    int n_facts, n_firsts, n_targets, n_groups, n_minutes;
+    int n_facts, n_firsts, n_minutes;
 #define N_SECTIONS 5  /* the ecom_redis_args above */
     GArray *fact_txn; /* the batch index of each transaction sent, in order */
 };
@@ -673,28 +673,27 @@ static void plan_transaction(ecom_counters_writer *w, const ecom_counters_batch 
     first_seen(w, kind, t->user_id, 1, 0, 1, targets);
 }
 
-/* The number of what `name` names in `ids`, numbered from 1 in the order first seen (*count
- * of them so far); *fresh says it was new, for the caller to add its arguments. */
-static int number_of(GHashTable *ids, int *count, const char *name, bool *fresh)
+/* The number of the entry of `entries` that `name` names in `ids`, numbered from 1 in the order
+ * first seen; a fresh name gets a copy of `entry` appended (*fresh says so, for the caller to
+ * fill in the rest). */
+static int number_of(GHashTable *ids, GArray *entries, const void *entry, const char *name,
+                     bool *fresh)
 {
     gpointer n = g_hash_table_lookup(ids, name);
     *fresh = n == NULL;
     if (n)
         return GPOINTER_TO_INT(n);
-    g_hash_table_insert(ids, g_strdup(name), GINT_TO_POINTER(++*count));
-    return *count;
+    g_array_append_vals(entries, entry, 1);
+    g_hash_table_insert(ids, g_strdup(name), GINT_TO_POINTER(entries->len));
+    return (int)entries->len;
 }
 
 /* The number of the session bits' group named `name` (see session_group); a fresh one is of
  * `kind`, counts nothing yet, and the caller fills in the rest. */
 static int group_number(ecom_counters_writer *w, const char *name, char kind, bool *fresh)
 {
-    int g = number_of(w->group_ids, &w->n_groups, name, fresh);
-    if (*fresh) {
-        session_group empty = {.kind = kind};
-        g_array_append_val(w->groups, empty);
-    }
-    return g;
+    session_group empty = {.kind = kind};
+    return number_of(w->group_ids, w->groups, &empty, name, fresh);
 }
 
 static session_group *group_at(ecom_counters_writer *w, int g)
@@ -720,15 +719,11 @@ static int target_number(ecom_counters_writer *w, const char *hash, const char *
 {
     const char *parts[] = {hash, field};
     group_name(&w->group_name, 'c', 2, parts, 0);
+    target e = {.count = 0};
+    g_strlcpy(e.hash, hash, sizeof e.hash);
+    g_strlcpy(e.field, field, sizeof e.field);
     bool fresh;
-    int t = number_of(w->target_ids, &w->n_targets, w->group_name.data, &fresh);
-    if (fresh) {
-        target e = {.count = 0};
-        g_strlcpy(e.hash, hash, sizeof e.hash);
-        g_strlcpy(e.field, field, sizeof e.field);
-        g_array_append_val(w->targets, e);
-    }
-    return t;
+    return number_of(w->target_ids, w->targets, &e, w->group_name.data, &fresh);
 }
 
 /* The group of a funnel step of sessions that started on `day` (a segment's, or "unknown"'s):
@@ -995,7 +990,7 @@ static int plan(ecom_counters_writer *w, const ecom_counters_batch *b, const eco
     g_array_set_size(w->groups, 0);
     g_array_set_size(w->targets, 0);
     ecom_session_fields_discard(w->fields); /* (an earlier round's) */
-    w->n_facts = w->n_firsts = w->n_targets = w->n_groups = w->n_minutes = 0;
+    w->n_facts = w->n_firsts = w->n_minutes = 0;
     w->active = 0;
     g_array_set_size(w->fact_txn, 0);
 
