@@ -306,7 +306,7 @@ static int stage_add(void *ctx, const ecom_record *r, const rd_kafka_message_t *
     int64_t ts = rd_kafka_message_timestamp(m, &type);
     if (type == RD_KAFKA_TIMESTAMP_CREATE_TIME && ts > 0)
         g_array_append_val(a->open->produced_ms, ts);
-    return 0;
+    return ecom_counters_batch_full(a->open->counters) ? 1 : 0;
 }
 
 static void stage_dead_letter(void *ctx, const rd_kafka_message_t *m)
@@ -488,8 +488,8 @@ static int load_tables(aggregator *a, ecom_error *err)
 static int consume(aggregator *a, const char *service, const char *group, bool until_end,
                    ecom_consume_stats *stats, ecom_error *err)
 {
-    ecom_consume_opts opts =
-        ecom_consume_opts_for(a->cfg, service, group, ECOM_BATCH_MS_AGGREGATE, fact_kinds, 2);
+    ecom_consume_opts opts = ecom_consume_opts_for(
+        a->cfg, service, group, ECOM_BATCH_SIZE_AGGREGATE, ECOM_BATCH_MS_AGGREGATE, fact_kinds, 2);
     char instance[300];
     if (a->role == ECOM_COUNTERS_REBUILD) {
         opts.group = group; /* the rebuild's own group, derived from --group */

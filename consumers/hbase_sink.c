@@ -96,8 +96,9 @@ static int hbase_sink_run(ecom_config *cfg)
         .what = "create the HBase table", .attempt = ensure_table_attempt, .arg = s.hbase};
     if (ecom_retry_run(&table, &err) == 0) {
         static const ecom_kind kinds[] = {ECOM_KIND_SESSION_EVENT};
-        ecom_consume_opts opts = ecom_consume_opts_for(cfg, "sink hbase", "ecom-sink-hbase",
-                                                       ECOM_BATCH_MS_STORE, kinds, 1);
+        ecom_consume_opts opts =
+            ecom_consume_opts_for(cfg, "sink hbase", "ecom-sink-hbase", ECOM_BATCH_SIZE_STORE,
+                                  ECOM_BATCH_MS_STORE, kinds, 1);
         opts.prefetch_kbytes = PREFETCH_KBYTES;
         ecom_stage stage = {.ctx = &s,
                             .add = sink_add,

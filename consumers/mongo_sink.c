@@ -96,8 +96,9 @@ static int mongo_sink_run(ecom_config *cfg)
     if (ecom_retry_run(&indexes, &err) == 0) {
         static const ecom_kind kinds[] = {ECOM_KIND_CATEGORY, ECOM_KIND_PRODUCT, ECOM_KIND_USER,
                                           ECOM_KIND_TRANSACTION};
-        ecom_consume_opts opts = ecom_consume_opts_for(cfg, "sink mongo", "ecom-sink-mongo",
-                                                       ECOM_BATCH_MS_STORE, kinds, 4);
+        ecom_consume_opts opts =
+            ecom_consume_opts_for(cfg, "sink mongo", "ecom-sink-mongo", ECOM_BATCH_SIZE_STORE,
+                                  ECOM_BATCH_MS_STORE, kinds, 4);
         opts.prefetch_kbytes = PREFETCH_KBYTES;
         ecom_stage stage = {.ctx = &s,
                             .add = sink_add,

@@ -28,7 +28,10 @@
  * in the same atomic step as the counters) says where each assigned partition starts, and may
  * answer a flush with "rewind": the store moved on without this batch, so the batch is dropped
  * and every partition seeks to the store's position again. Kafka commits then only serve lag
- * monitoring for such a stage.
+ * monitoring for such a stage, so its written batches' offsets are gathered and committed
+ * without waiting, at most once every LAG_COMMIT_EVERY_S, and waited for only when partitions
+ * are revoked and at the end. (Committing each batch and waiting for it cost the broker about
+ * as much CPU as the whole fetch, and the loop a round trip per batch.)
  *
  * A stage that writes while the loop consumes (consumer.h) gets its closed batch handed to the
  * writer thread with the batch's offsets set aside; the loop opens the next batch and goes on
@@ -58,10 +61,11 @@
 #include "ecom/workers.h"
 
 #define PROGRESS_EVERY_S 10.0
-#define END_EMPTY (-1000) /* an `ends` entry of a partition that was empty at start */
-#define DECODE_CHUNK 1024 /* polled messages decoded together on the workers */
-#define POLL_MS 100       /* the longest a poll waits for a message */
-#define POLL_WRITING_MS 5 /* ... while a batch is being written: its end is noticed soon */
+#define END_EMPTY (-1000)      /* an `ends` entry of a partition that was empty at start */
+#define DECODE_CHUNK 1024      /* polled messages decoded together on the workers */
+#define POLL_MS 100            /* the longest a poll waits for a message */
+#define POLL_WRITING_MS 5      /* ... while a batch is being written: its end is noticed soon */
+#define LAG_COMMIT_EVERY_S 1.0 /* a stage with positions: how often its offsets are committed */
 /* fetch.wait.max.ms when latency comes first: the longest the broker holds a fetch for more
  * data (librdkafka's 500 ms default showed as the live aggregator's 99th percentile) */
 #define FRESH_FETCH_WAIT_MS "10"
@@ -100,14 +104,15 @@ typedef struct loop {
     ecom_stage *stage;
     ecom_consume_stats *stats;
     rd_kafka_t *rk;
-    int64_t queue_bytes;       /* queued.max.messages.kbytes, in bytes */
+    int64_t queue_bytes;     /* queued.max.messages.kbytes, in bytes */
     ecom_fetch_waker *waker; /* see fetch_waker.h */
     ecom_producer dlq;
     char dlq_topic[256];
     rd_kafka_topic_partition_list_t *pending; /* next offset to commit per partition */
     partition_hint pending_hint, read_to_hint;
-    int batch_msgs;                           /* messages in the open batch */
-    int64_t batch_records;                    /* of which valid records */
+    int batch_msgs;        /* messages in the open batch */
+    bool batch_full;       /* the stage said so */
+    int64_t batch_records; /* of which valid records */
     double batch_started;
     bool earliest;
     int64_t from_ms;
@@ -117,7 +122,11 @@ typedef struct loop {
     rd_kafka_topic_partition_list_t *at_start;  /* --from + until_end: the group's commits then,
                                                  * for a stage without positions */
     char run_id[96];                            /* commit metadata: which run committed */
-    double others_checked;                      /* last look at partitions held elsewhere */
+    /* a stage with positions: written offsets not committed yet, and the commits' results */
+    rd_kafka_topic_partition_list_t *lag_offsets;
+    rd_kafka_queue_t *lag_results;
+    double lag_committed_at;
+    double others_checked; /* last look at partitions held elsewhere */
     bool waiting_logged;
     bool assigned_once;
     /* what this member holds, as the rebalance callback gave it: read on every turn of the
@@ -144,7 +153,11 @@ typedef struct loop {
     int64_t consumed_at_last_progress;
 } loop;
 
-/* --batch-ms has no default of its own: each command passes its own to ecom_consume_opts_for. */
+/* --batch-size and --batch-ms have no default of their own: each command passes its own to
+ * ecom_consume_opts_for. */
+#define BATCH_SIZE_HELP                                                                            \
+    "messages per batch written to the store [default: " ECOM_TEXT(                                \
+        ECOM_BATCH_SIZE_STORE) "; ecom aggregate: " ECOM_TEXT(ECOM_BATCH_SIZE_AGGREGATE) "]"
 #define BATCH_MS_HELP                                                                              \
     "longest time a batch stays open [default: " ECOM_TEXT(                                        \
         ECOM_BATCH_MS_STORE) "; ecom aggregate, where it bounds how fresh the counters "           \
@@ -160,8 +173,8 @@ const ecom_option ecom_consumer_options[] = {
     ECOM_FLAG_OPTION("until-end", 'e', "ECOM_UNTIL_END", until_end,
                      "exit 0 once every partition reached the end offset it had at start, all "
                      "written and committed"),
-    ECOM_INT_OPTION("batch-size", 0, "ECOM_BATCH_SIZE", batch_size, "5000", 1, 1000000, "N",
-                    "messages per batch written to the store"),
+    ECOM_INT_OPTION("batch-size", 0, "ECOM_BATCH_SIZE", batch_size, NULL, 1, 1000000, "N",
+                    BATCH_SIZE_HELP),
     ECOM_INT_OPTION("batch-ms", 0, "ECOM_BATCH_MS", batch_ms, NULL, 1, 600000, "MS", BATCH_MS_HELP),
     ECOM_INT_OPTION("decode-threads", 0, "ECOM_DECODE_THREADS", decode_threads, "0", 0, 256, "N",
                     "threads decoding and validating messages (0: one per processor)"),
@@ -169,14 +182,14 @@ const ecom_option ecom_consumer_options[] = {
 };
 
 ecom_consume_opts ecom_consume_opts_for(const ecom_config *cfg, const char *service,
-                                        const char *default_group, int default_batch_ms,
-                                        const ecom_kind *kinds, int n_kinds)
+                                        const char *default_group, int default_batch_size,
+                                        int default_batch_ms, const ecom_kind *kinds, int n_kinds)
 {
     ecom_consume_opts o = {
         .group = cfg->group && *cfg->group ? cfg->group : default_group,
         .kinds = kinds,
         .n_kinds = n_kinds,
-        .batch_max = (int)cfg->batch_size,
+        .batch_max = cfg->batch_size ? (int)cfg->batch_size : default_batch_size,
         .batch_ms = cfg->batch_ms ? (int)cfg->batch_ms : default_batch_ms,
         .from = cfg->from && *cfg->from ? cfg->from : NULL,
         .until_end = cfg->until_end,
@@ -240,9 +253,9 @@ static int ends_note_commits_at_start(loop *l, rd_kafka_t *rk, ecom_error *err)
 
 /* The entry of `list` for a message's partition, added when it has none (*added says so). */
 static rd_kafka_topic_partition_t *partition_entry(rd_kafka_topic_partition_list_t *list,
-                                                  partition_hint *hint,
-                                                  const rd_kafka_topic_t *rkt,
-                                                  int32_t partition, bool *added)
+                                                   partition_hint *hint,
+                                                   const rd_kafka_topic_t *rkt, int32_t partition,
+                                                   bool *added)
 {
     const char *topic = rd_kafka_topic_name(rkt);
     *added = false;
@@ -357,6 +370,7 @@ static void batch_clear(loop *l)
     l->pending = rd_kafka_topic_partition_list_new(16);
     l->batch_msgs = 0;
     l->batch_records = 0;
+    l->batch_full = false;
 }
 
 /* Drops the open batch unwritten, in whichever way the stage holds it. */
@@ -387,10 +401,63 @@ static ecom_stage_result batch_write(loop *l, ecom_error *err)
     return dead_letters_delivered(l, err) ? ECOM_STAGE_RETRY : ECOM_STAGE_WRITTEN;
 }
 
+static void lag_commit_failed(rd_kafka_resp_err_t e)
+{
+    ecom_log(ECOM_WARN,
+             "offset commit failed; it only shows the group's lag, positions are in the store",
+             "error=\"%s\"", rd_kafka_err2str(e));
+}
+
+static void on_lag_commit(rd_kafka_t *rk, rd_kafka_resp_err_t e,
+                          rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+    (void)rk;
+    (void)offsets;
+    (void)opaque;
+    if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        lag_commit_failed(e);
+}
+
+/* A stage with positions: commits the written offsets gathered so far, waiting for it (`wait`)
+ * or, at most once every LAG_COMMIT_EVERY_S, not. */
+static void lag_commit(loop *l, bool wait)
+{
+    if (!l->lag_offsets)
+        return;
+    if (l->lag_results)
+        rd_kafka_queue_poll_callback(l->lag_results, 0); /* the results of earlier commits */
+    if (l->lag_offsets->cnt == 0 ||
+        (!wait && ecom_monotonic() - l->lag_committed_at < LAG_COMMIT_EVERY_S))
+        return;
+    rd_kafka_resp_err_t e =
+        wait ? rd_kafka_commit(l->rk, l->lag_offsets, 0)
+             : rd_kafka_commit_queue(l->rk, l->lag_offsets, l->lag_results, on_lag_commit, NULL);
+    if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        lag_commit_failed(e);
+    rd_kafka_topic_partition_list_destroy(l->lag_offsets);
+    l->lag_offsets = rd_kafka_topic_partition_list_new(8);
+    l->lag_committed_at = ecom_monotonic();
+}
+
 static int offsets_commit(loop *l, const rd_kafka_topic_partition_list_t *offsets)
 {
     if (offsets->cnt == 0)
         return 0;
+    if (l->lag_offsets) {
+        for (int i = 0; i < offsets->cnt; i++) {
+            const rd_kafka_topic_partition_t *p = &offsets->elems[i];
+            rd_kafka_topic_partition_t *q =
+                rd_kafka_topic_partition_list_find(l->lag_offsets, p->topic, p->partition);
+            if (!q) {
+                q = rd_kafka_topic_partition_list_add(l->lag_offsets, p->topic, p->partition);
+                q->metadata = ecom_xstrdup(l->run_id); /* freed with the list */
+                q->metadata_size = strlen(l->run_id);
+            }
+            q->offset = p->offset;
+        }
+        lag_commit(l, false);
+        return 0;
+    }
     rd_kafka_resp_err_t e = rd_kafka_commit(l->rk, offsets, 0);
     if (e) {
         /* The batch is written; a failed commit only means it will be re-delivered (and
@@ -646,6 +713,7 @@ static int batch_hand_off(loop *l)
     l->pending = rd_kafka_topic_partition_list_new(16);
     l->batch_msgs = 0;
     l->batch_records = 0;
+    l->batch_full = false;
     ecom_background_start(l->writer, handoff_write_job, l);
     return 0;
 }
@@ -721,12 +789,15 @@ static void handle_message(loop *l, rd_kafka_message_t *m, int rc, const ecom_re
     ecom_error err;
     if (rc) {
         dead_letter(l, m, decode_err->msg);
-    } else if (l->stage->add(l->stage->ctx, rec, m, &err)) {
-        l->failed = true;
-        ecom_fail(&l->failure, "%s: %s", l->opts->service, err.msg);
-        return;
     } else {
+        int added = l->stage->add(l->stage->ctx, rec, m, &err);
+        if (added < 0) {
+            l->failed = true;
+            ecom_fail(&l->failure, "%s: %s", l->opts->service, err.msg);
+            return;
+        }
         l->batch_records++;
+        l->batch_full |= added > 0;
     }
     pending_note(l, m);
     ends_note_read(l, m, m->offset + 1);
@@ -782,7 +853,7 @@ static void raw_handle(loop *l)
     for (; i < l->n_raw && !l->failed && l->stats->rewinds == rewinds; i++) {
         handle_message(l, l->raw[i], l->decoded[i], &l->records[i], &l->errors[i]);
         rd_kafka_message_destroy(l->raw[i]);
-        if (l->batch_msgs >= l->opts->batch_max)
+        if (l->batch_msgs >= l->opts->batch_max || l->batch_full)
             batch_close(l);
     }
     raw_drop(l, i);
@@ -890,6 +961,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
         revoked_hand_off(l);
     else
         revoked_flush(l);
+    lag_commit(l, true); /* (while the partitions are still this member's) */
     ecom_log(ECOM_INFO, "partitions revoked", "service=\"%s\" count=%d", l->opts->service,
              parts->cnt);
     rd_kafka_assign(rk, NULL);
@@ -1045,19 +1117,21 @@ static rd_kafka_t *open_consumer(loop *l, ecom_error *err)
 
 /* Whether to close the open batch now: it is full or old enough, or an --until-end run has
  * read everything. While a batch is being written an old one keeps filling instead, and is
- * handed over once the writer is free or it is full; an idle writer takes a batch as soon as it
- * holds a decoded chunk (latency first: as soon as it holds anything), so a backfill's
- * first write starts early and later batches grow to what the store takes while the loop
- * consumes. */
+ * handed over once the writer is free or it is full. An idle writer takes a batch as soon as it
+ * holds a decoded chunk, so a backfill's first write starts early and later batches grow to
+ * what the store takes while the loop consumes. Latency first, it takes the batch as soon as
+ * the loop has read all there is (`got` is false: the last poll found nothing); while more
+ * is waiting the batch grows to its size or age, as few large batches cost the store far less
+ * than many small ones. */
 static bool batch_due(loop *l, bool got)
 {
     if (l->batch_msgs == 0 || l->n_raw)
         return false;
-    if (l->batch_msgs >= l->opts->batch_max)
+    if (l->batch_msgs >= l->opts->batch_max || l->batch_full)
         return true;
     if (l->handoff.batch && !ecom_background_finished(l->writer))
         return false;
-    if (l->writer && (l->batch_msgs >= l->chunk || l->opts->latency_first))
+    if (l->writer && (l->opts->latency_first ? !got : l->batch_msgs >= l->chunk))
         return true;
     if (ecom_monotonic() - l->batch_started >= l->opts->batch_ms / 1000.0)
         return true;
@@ -1137,6 +1211,10 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
     l.started = l.last_progress = ecom_monotonic();
     l.rk = open_consumer(&l, err);
     int rc = l.rk ? 0 : -1;
+    if (l.rk && stage->positions) {
+        l.lag_offsets = rd_kafka_topic_partition_list_new(8);
+        l.lag_results = rd_kafka_queue_new(l.rk);
+    }
     if (l.rk)
         l.waker = ecom_fetch_waker_new(l.rk, l.queue_bytes);
     while (rc == 0 && !l.failed && !ecom_stop_requested()) {
@@ -1179,8 +1257,13 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
     stats->seconds = ecom_monotonic() - l.started;
     ecom_fetch_waker_free(l.waker);
     if (l.rk) {
+        lag_commit(&l, true);
         log_progress(&l, true);
         rd_kafka_consumer_close(l.rk);
+        if (l.lag_results)
+            rd_kafka_queue_destroy(l.lag_results);
+        if (l.lag_offsets)
+            rd_kafka_topic_partition_list_destroy(l.lag_offsets);
         rd_kafka_destroy(l.rk);
     }
     ecom_producer_close(&l.dlq);

@@ -205,6 +205,11 @@ int64_t ecom_counters_batch_size(const ecom_counters_batch *b)
     return b->size;
 }
 
+bool ecom_counters_batch_full(const ecom_counters_batch *b)
+{
+    return b->txns->len >= ECOM_COUNTERS_BATCH_TXNS;
+}
+
 static void count_record(ecom_counters_batch *b, const char *topic)
 {
     if (!topic)

@@ -137,6 +137,12 @@ void ecom_counters_batch_gauge(ecom_counters_batch *b, const char *field, int64_
 bool ecom_counters_batch_needs_reference(const ecom_counters_batch *b, const ecom_reference *ref);
 /* Records held (facts, session events, reference records). */
 int64_t ecom_counters_batch_size(const ecom_counters_batch *b);
+/* Whether the batch should be applied before it takes more: session events fold into sums,
+ * but each transaction sends the script a first-seen bit and a cohort bit of its own, so a
+ * batch holds at most ECOM_COUNTERS_BATCH_TXNS of them (the script's arguments, and the memory
+ * that builds them, stay within a few hundred kilobytes however the topics interleave). */
+#define ECOM_COUNTERS_BATCH_TXNS 2000
+bool ecom_counters_batch_full(const ecom_counters_batch *b);
 
 /* The first-seen bitmap key (relative to the generation) and bit of an id `<name>_<digits>`:
  * "seen:<kind>:<digits but the last four>" and the last four digits as a number. */

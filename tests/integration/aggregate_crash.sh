@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The aggregator killed with SIGKILL at random points of a backfill, five times, each time
 # restarted: the counters end exactly equal to the manifest and `ecom verify` exits 0. Small
-# batches make many commits, so the kills land between, before and inside batch applications;
-# the test insists that several kills really interrupted the work half-way.
+# batches make many commits, so the kills land between, before and inside batch applications.
+# Each kill comes once the counters hold a random share of the messages (round r: between r and
+# r + 1 sevenths), however fast the machine, and the test insists that several kills really
+# interrupted the work half-way.
 source "$(dirname "$0")/lib.sh"
 
 test_setup aggcrash aggregate_crash
@@ -32,9 +34,10 @@ applied() { # messages the counters include: the sum of the stored offsets
 
 halfway=0
 for round in 1 2 3 4 5; do
+  target=$(python3 -c "import random; print(int($total * ($round + random.random()) / 7))")
   "$ECOM_BIN" aggregate "${agg[@]}" 2>>"$tmp/aggregate.log" &
   pid=$!
-  sleep "$(python3 -c "import random; print(round(random.uniform(0.8, 2.0), 2))")"
+  while [ "$(applied)" -lt "$target" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
   kill -KILL "$pid"
   wait "$pid" 2>/dev/null || true
   n=$(applied)

@@ -29,6 +29,10 @@ for _ in $(seq 1 120); do
 done
 expect_eq "the live aggregator caught up" "$transactions" "$n"
 first_gen=$(redis-cli GET "${prefix}current")
+counted() { # messages generation $1 includes: the sum of its stored offsets
+  redis-cli HVALS "${prefix}g$1:offsets" | awk '{s += $1} END {print s + 0}'
+}
+backfill=$(counted "$first_gen")
 
 # a reader polling the counters the whole time
 python3 - "$ECOM_BIN" "$prefix" "$tmp/polls.txt" "$tmp/stop" <<'PY' &
@@ -60,10 +64,16 @@ traffic=$!
 pids+=($traffic)
 sleep 2
 
-# a rebuild killed half-way, then started again: it resumes the same generation
+# a rebuild killed half-way (once it holds a third of the backfill, however fast the machine),
+# then started again: it resumes the same generation
 "$ECOM_BIN" aggregate "${agg[@]}" --rebuild --batch-size 200 2>"$tmp/rebuild1.log" &
 rebuild=$!
-sleep 1.5
+for _ in $(seq 1 3000); do
+  gen=$(redis-cli GET "${prefix}rebuilding")
+  if [ -n "$gen" ] && [ "$(counted "$gen")" -ge $((backfill / 3)) ]; then break; fi
+  kill -0 $rebuild 2>/dev/null || break
+  sleep 0.02
+done
 kill -KILL $rebuild
 wait $rebuild 2>/dev/null || true
 rebuilding=$(redis-cli GET "${prefix}rebuilding")
