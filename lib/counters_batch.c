@@ -375,6 +375,21 @@ typedef struct target {
     int64_t count;
 } target;
 
+/* The session groups of a batch by identity: (number, what) -> group number, in an open
+ * addressing table (deciding a session's bits looks up several groups, and a lookup builds no
+ * name and hashes no string). A group's number is a day or a minute; `what` packs its kind
+ * and the rest of what tells it apart (group_what). */
+typedef struct group_slot {
+    int64_t number;
+    uint64_t what;
+    int group; /* 0: an empty slot */
+} group_slot;
+
+typedef struct group_index {
+    group_slot *slots;
+    size_t cap; /* a power of two, or 0 */
+} group_index;
+
 /* The writer's own copy of the session fields holds at most this much between batches; a
  * batch's ranges join changed sessions at most RANGE_GAP slots apart. After a stale copy, only
  * adjacent ones for EXACT_BATCHES batches (another member writes nearby). */
@@ -398,7 +413,8 @@ struct ecom_counters_writer {
     GHashTable *zsums;                   /* "zset\x1fmember" -> int64 delta */
     GHashTable *msums;                   /* "minute\x1fseries" -> int64 delta */
     GHashTable *pairs;                   /* cohort "month\x1fuser" seen in this batch */
-    GHashTable *group_ids;               /* a group's name -> its number, from 1 */
+    group_index group_ids;               /* a group's identity -> its number, from 1 */
+    GHashTable *segment_ids;             /* "device\x1freferrer\x1fcountry" -> id, from 1 */
     GHashTable *target_ids;              /* "hash\x1ffield" -> its number, from 1 */
     GArray *groups;                      /* session_group, by number - 1 */
     GArray *targets;                     /* target, by number - 1 */
@@ -434,7 +450,7 @@ ecom_counters_writer *ecom_counters_writer_new(const ecom_counters_store *s, int
     w->zsums = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     w->msums = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     w->pairs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    w->group_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    w->segment_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     w->target_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     w->groups = g_array_new(FALSE, FALSE, sizeof(session_group));
     w->targets = g_array_new(FALSE, FALSE, sizeof(target));
@@ -458,7 +474,8 @@ void ecom_counters_writer_free(ecom_counters_writer *w)
     g_hash_table_destroy(w->zsums);
     g_hash_table_destroy(w->msums);
     g_hash_table_destroy(w->pairs);
-    g_hash_table_destroy(w->group_ids);
+    free(w->group_ids.slots);
+    g_hash_table_destroy(w->segment_ids);
     g_hash_table_destroy(w->target_ids);
     ecom_buf_free(&w->group_name);
     g_array_free(w->groups, TRUE);
@@ -693,19 +710,6 @@ static int number_of(GHashTable *ids, GArray *entries, const void *entry, const 
     return (int)entries->len;
 }
 
-/* The number of the session bits' group named `name` (see session_group); a fresh one is of
- * `kind`, counts nothing yet, and the caller fills in the rest. */
-static int group_number(ecom_counters_writer *w, const char *name, char kind, bool *fresh)
-{
-    session_group empty = {.kind = kind};
-    return number_of(w->group_ids, w->groups, &empty, name, fresh);
-}
-
-static session_group *group_at(ecom_counters_writer *w, int g)
-{
-    return &g_array_index(w->groups, session_group, g - 1);
-}
-
 /* A group's name: its kind, then each part after FIELD_SEP (built without printf: a batch names
  * one per bit). */
 static void group_name(ecom_buf *name, char kind, int n, const char *const *parts, int64_t number)
@@ -717,6 +721,83 @@ static void group_name(ecom_buf *name, char kind, int n, const char *const *part
         ecom_buf_append(name, (const char[]){FIELD_SEP}, 1);
         ecom_buf_puts(name, parts[i]);
     }
+}
+
+/* What tells a session group apart besides its number: its kind, and for a step group the step
+ * and the segment's id (segment_id), for a minute group its series (the index in
+ * series_names). */
+static uint64_t group_what(char kind, unsigned sub, uint32_t segment)
+{
+    return (uint64_t)(unsigned char)kind << 56 | (uint64_t)sub << 40 | segment;
+}
+
+static size_t group_slot_of(const group_index *x, int64_t number, uint64_t what)
+{
+    uint64_t h = (uint64_t)number * 0x9e3779b97f4a7c15u ^ what; /* then splitmix64's finish */
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9u;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebu;
+    return (size_t)(h ^ (h >> 31)) & (x->cap - 1);
+}
+
+/* Doubles the table (at least 1024 slots) and puts every group back. */
+static void group_index_grow(group_index *x)
+{
+    group_index bigger = {.cap = x->cap ? 2 * x->cap : 1024};
+    bigger.slots = ecom_xcalloc(bigger.cap, sizeof *bigger.slots);
+    for (size_t i = 0; i < x->cap; i++) {
+        const group_slot *old = &x->slots[i];
+        if (!old->group)
+            continue;
+        size_t j = group_slot_of(&bigger, old->number, old->what);
+        while (bigger.slots[j].group)
+            j = (j + 1) & (bigger.cap - 1);
+        bigger.slots[j] = *old;
+    }
+    free(x->slots);
+    *x = bigger;
+}
+
+/* The number of the session bits' group (number, what) (see session_group); a fresh one is of
+ * `kind`, counts nothing yet, and the caller fills in the rest. */
+static int group_number(ecom_counters_writer *w, int64_t number, uint64_t what, char kind,
+                        bool *fresh)
+{
+    group_index *x = &w->group_ids;
+    if (2 * ((size_t)w->groups->len + 1) > x->cap) /* at most half full */
+        group_index_grow(x);
+    size_t i = group_slot_of(x, number, what);
+    for (; x->slots[i].group; i = (i + 1) & (x->cap - 1))
+        if (x->slots[i].number == number && x->slots[i].what == what) {
+            *fresh = false;
+            return x->slots[i].group;
+        }
+    session_group empty = {.kind = kind};
+    g_array_append_val(w->groups, empty);
+    x->slots[i] = (group_slot){number, what, (int)w->groups->len};
+    *fresh = true;
+    return (int)w->groups->len;
+}
+
+/* A segment's id in this batch, from 1 (0 is "unknown" in every dimension). */
+static uint32_t segment_id(ecom_counters_writer *w, const ecom_segment *seg)
+{
+    if (!*seg->device && !*seg->referrer && !*seg->country)
+        return 0;
+    const char *values[ECOM_DIMENSIONS];
+    for (int d = 0; d < ECOM_DIMENSIONS; d++)
+        values[d] = segment_value(seg, d);
+    group_name(&w->group_name, 'g', ECOM_DIMENSIONS, values, 0);
+    gpointer id = g_hash_table_lookup(w->segment_ids, w->group_name.data);
+    if (id)
+        return (uint32_t)GPOINTER_TO_UINT(id);
+    uint32_t fresh = g_hash_table_size(w->segment_ids) + 1;
+    g_hash_table_insert(w->segment_ids, g_strdup(w->group_name.data), GUINT_TO_POINTER(fresh));
+    return fresh;
+}
+
+static session_group *group_at(ecom_counters_writer *w, int g)
+{
+    return &g_array_index(w->groups, session_group, g - 1);
 }
 
 /* The number of a counter (hash, field) the session bits' groups add to. */
@@ -731,16 +812,14 @@ static int target_number(ecom_counters_writer *w, const char *hash, const char *
     return number_of(w->target_ids, w->targets, &e, w->group_name.data, &fresh);
 }
 
-/* The group of a funnel step of sessions that started on `day` (a segment's, or "unknown"'s):
- * +1 on the day, in the total (the sessions count for the first step) and in each segment. */
-static int step_group(ecom_counters_writer *w, int64_t day, int step, const ecom_segment *seg)
+/* The group of a funnel step of sessions that started on `day` (a segment's, whose id is
+ * `segment`, or "unknown"'s): +1 on the day, in the total (the sessions count for the first
+ * step) and in each segment. */
+static int step_group(ecom_counters_writer *w, int64_t day, int step, const ecom_segment *seg,
+                      uint32_t segment)
 {
-    const char *values[ECOM_DIMENSIONS + 1] = {step_names[step]};
-    for (int d = 0; d < ECOM_DIMENSIONS; d++)
-        values[d + 1] = segment_value(seg, d);
-    group_name(&w->group_name, 't', ECOM_DIMENSIONS + 1, values, day);
     bool fresh;
-    int g = group_number(w, w->group_name.data, 't', &fresh);
+    int g = group_number(w, day, group_what('t', (unsigned)step, segment), 't', &fresh);
     if (!fresh)
         return g;
     char day_text[ECOM_DAY_TEXT], day_field[ECOM_DAY_TEXT + 16], total_field[32];
@@ -764,15 +843,18 @@ static int step_group(ecom_counters_writer *w, int64_t day, int step, const ecom
     return g;
 }
 
+/* The minute series a session's bits count in. */
+enum { SERIES_SESSIONS, SERIES_CONVERTED, SERIES_PAGE_VIEWS };
+static const char *const series_names[] = {"sessions", "converted", "page_views"};
+
 /* A group that adds 1 to a series of a minute, inside the window only. */
-static int minute_group(ecom_counters_writer *w, int64_t minute, const char *series)
+static int minute_group(ecom_counters_writer *w, int64_t minute, int series)
 {
-    group_name(&w->group_name, 'm', 1, &series, minute);
     bool fresh;
-    int g = group_number(w, w->group_name.data, 'm', &fresh);
+    int g = group_number(w, minute, group_what('m', (unsigned)series, 0), 'm', &fresh);
     if (fresh) {
         group_at(w, g)->minute = minute;
-        group_at(w, g)->series = series; /* (a string constant) */
+        group_at(w, g)->series = series_names[series];
     }
     return g;
 }
@@ -789,7 +871,8 @@ static uint32_t session_bit_mask(int bit)
 static int active_group(ecom_counters_writer *w, bool start)
 {
     bool fresh;
-    int g = group_number(w, start ? "s" : "e", start ? 's' : 'e', &fresh);
+    char kind = start ? 's' : 'e';
+    int g = group_number(w, 0, group_what(kind, 0, 0), kind, &fresh);
     if (fresh)
         group_at(w, g)->other = session_bit_mask(start ? SB_ENDED : SB_STARTED);
     return g;
@@ -821,25 +904,26 @@ static int plan_session(ecom_counters_writer *w, const session_entry *s, int64_t
                         ecom_error *err)
 {
     int bits[SESSION_BITS][2], n = 0; /* (bit, group) */
+    uint32_t segment = s->steps & s->segmented ? segment_id(w, &s->segment) : 0;
     for (int step = 0; step < N_STEPS; step++) {
         if (!(s->steps & (1u << step)))
             continue;
         static const ecom_segment unknown; /* all empty: "unknown" */
+        bool own = s->segmented & (1u << step);
         bits[n][0] = SB_STEPS + step;
-        bits[n++][1] =
-            step_group(w, s->day, step, s->segmented & (1u << step) ? &s->segment : &unknown);
+        bits[n++][1] = step_group(w, s->day, step, own ? &s->segment : &unknown, own ? segment : 0);
     }
     bits[n][0] = SB_MIN_STARTED;
-    bits[n++][1] = minute_group(w, s->start_minute, "sessions");
+    bits[n++][1] = minute_group(w, s->start_minute, SERIES_SESSIONS);
     if (s->steps & (1u << STEP_CONVERTED)) {
         bits[n][0] = SB_MIN_CONVERTED;
-        bits[n++][1] = minute_group(w, s->end_minute, "converted");
+        bits[n++][1] = minute_group(w, s->end_minute, SERIES_CONVERTED);
     }
     for (int p = 0; p < MIN_PAGES; p++) {
         if (!(s->pages & (1u << p)))
             continue;
         bits[n][0] = SB_MIN_FIRST_PAGE + p;
-        bits[n++][1] = minute_group(w, s->page_minute[p], "page_views");
+        bits[n++][1] = minute_group(w, s->page_minute[p], SERIES_PAGE_VIEWS);
     }
     if (s->marks & MARK_STARTED) {
         bits[n][0] = SB_STARTED;
@@ -990,7 +1074,9 @@ static int plan(ecom_counters_writer *w, const ecom_counters_batch *b, const eco
     g_hash_table_remove_all(w->zsums);
     g_hash_table_remove_all(w->msums);
     g_hash_table_remove_all(w->pairs);
-    g_hash_table_remove_all(w->group_ids);
+    if (w->group_ids.cap)
+        memset(w->group_ids.slots, 0, w->group_ids.cap * sizeof *w->group_ids.slots);
+    g_hash_table_remove_all(w->segment_ids);
     g_hash_table_remove_all(w->target_ids);
     g_array_set_size(w->groups, 0);
     g_array_set_size(w->targets, 0);
