@@ -243,12 +243,15 @@ static int fail_at(ecom_error *err, const char *path, const char *key, const cha
     return ecom_fail(err, "field '%s': %s", f, what);
 }
 
+/* The field getters are inlined into every walk, so each literal key's length is folded. */
+#define INLINE __attribute__((always_inline)) inline
+
 static bool is_type(jsonr_value v, jsonr_type type)
 {
     return jsonr_type_of(v) == type;
 }
 
-static int get_field(jsonr_value obj, const char *path, const char *key, bool required,
+INLINE static int get_field(jsonr_value obj, const char *path, const char *key, bool required,
                      jsonr_value *out, ecom_error *err)
 {
     jsonr_value v = jsonr_object_get(obj, key);
@@ -261,7 +264,7 @@ static int get_field(jsonr_value obj, const char *path, const char *key, bool re
 }
 
 /* The reader refuses \u0000, so a string copied out is one C string. */
-static int get_str(jsonr_value obj, const char *path, const char *key, bool required, char *out,
+INLINE static int get_str(jsonr_value obj, const char *path, const char *key, bool required, char *out,
                    size_t cap, ecom_error *err)
 {
     jsonr_value v;
@@ -278,7 +281,7 @@ static int get_str(jsonr_value obj, const char *path, const char *key, bool requ
     return 0;
 }
 
-static int get_int(jsonr_value obj, const char *path, const char *key, int64_t lo, int64_t hi,
+INLINE static int get_int(jsonr_value obj, const char *path, const char *key, int64_t lo, int64_t hi,
                    int64_t *out, ecom_error *err)
 {
     jsonr_value v;
@@ -294,10 +297,10 @@ static int get_int(jsonr_value obj, const char *path, const char *key, int64_t l
     return 0;
 }
 
-static int get_i32(jsonr_value obj, const char *path, const char *key, int64_t lo, int64_t hi,
+INLINE static int get_i32(jsonr_value obj, const char *path, const char *key, int64_t lo, int64_t hi,
                    int32_t *out, ecom_error *err)
 {
-    int64_t x;
+    int64_t x = 0;
     if (get_int(obj, path, key, lo, hi, &x, err))
         return -1;
     *out = (int32_t)x;

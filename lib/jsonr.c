@@ -678,11 +678,6 @@ jsonr_value jsonr_object_getn(jsonr_value object, const char *key, size_t n)
     return (jsonr_value){d, JSONR_NONE};
 }
 
-jsonr_value jsonr_object_get(jsonr_value object, const char *key)
-{
-    return jsonr_object_getn(object, key, strlen(key));
-}
-
 bool jsonr_string_equals(jsonr_value string, const char *s, size_t n)
 {
     return token_equals(string.doc->text, jsonr_token_of(string), s, n);

@@ -53,8 +53,8 @@ const char *ecom_record_id(const ecom_record *r)
 
 static int name_lookup(const char *const *names, int n, const char *s)
 {
-    for (int i = 0; i < n; i++)
-        if (strcmp(names[i], s) == 0)
+    for (int i = 0; i < n; i++) /* the first byte first: this runs for every event */
+        if (names[i][0] == s[0] && strcmp(names[i], s) == 0)
             return i;
     return -1;
 }

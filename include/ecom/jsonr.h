@@ -34,6 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define JSONR_MAX_DEPTH 2048 /* jansson's JSON_PARSER_MAX_DEPTH */
 /* Tokens enough for any text of len bytes: every value but the outermost takes two bytes. */
@@ -129,7 +130,11 @@ static inline jsonr_value jsonr_member_value(jsonr_value key)
 
 /* The value of an object's member named key (n bytes), or none. */
 jsonr_value jsonr_object_getn(jsonr_value object, const char *key, size_t n);
-jsonr_value jsonr_object_get(jsonr_value object, const char *key);
+/* (inline, so the length of a literal key is known when compiling) */
+static inline jsonr_value jsonr_object_get(jsonr_value object, const char *key)
+{
+    return jsonr_object_getn(object, key, strlen(key));
+}
 /* Whether a string's unescaped bytes are s[0..n). */
 bool jsonr_string_equals(jsonr_value string, const char *s, size_t n);
 /* Writes a string's unescaped bytes and a NUL into out, which has room for jsonr_size() + 1.
