@@ -252,7 +252,7 @@ static bool is_type(jsonr_value v, jsonr_type type)
 }
 
 INLINE static int get_field(jsonr_value obj, const char *path, const char *key, bool required,
-                     jsonr_value *out, ecom_error *err)
+                            jsonr_value *out, ecom_error *err)
 {
     jsonr_value v = jsonr_object_get(obj, key);
     if (!jsonr_present(v) || (is_type(v, JSONR_NULL) && !required)) {
@@ -264,8 +264,8 @@ INLINE static int get_field(jsonr_value obj, const char *path, const char *key, 
 }
 
 /* The reader refuses \u0000, so a string copied out is one C string. */
-INLINE static int get_str(jsonr_value obj, const char *path, const char *key, bool required, char *out,
-                   size_t cap, ecom_error *err)
+INLINE static int get_str(jsonr_value obj, const char *path, const char *key, bool required,
+                          char *out, size_t cap, ecom_error *err)
 {
     jsonr_value v;
     out[0] = '\0';
@@ -281,8 +281,8 @@ INLINE static int get_str(jsonr_value obj, const char *path, const char *key, bo
     return 0;
 }
 
-INLINE static int get_int(jsonr_value obj, const char *path, const char *key, int64_t lo, int64_t hi,
-                   int64_t *out, ecom_error *err)
+INLINE static int get_int(jsonr_value obj, const char *path, const char *key, int64_t lo,
+                          int64_t hi, int64_t *out, ecom_error *err)
 {
     jsonr_value v;
     if (get_field(obj, path, key, true, &v, err))
@@ -297,8 +297,8 @@ INLINE static int get_int(jsonr_value obj, const char *path, const char *key, in
     return 0;
 }
 
-INLINE static int get_i32(jsonr_value obj, const char *path, const char *key, int64_t lo, int64_t hi,
-                   int32_t *out, ecom_error *err)
+INLINE static int get_i32(jsonr_value obj, const char *path, const char *key, int64_t lo,
+                          int64_t hi, int32_t *out, ecom_error *err)
 {
     int64_t x = 0;
     if (get_int(obj, path, key, lo, hi, &x, err))

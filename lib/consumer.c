@@ -401,6 +401,13 @@ static ecom_stage_result batch_write(loop *l, ecom_error *err)
     return dead_letters_delivered(l, err) ? ECOM_STAGE_RETRY : ECOM_STAGE_WRITTEN;
 }
 
+/* A partition's entry in a list to commit: which run committed it (commit metadata). */
+static void mark_run(const loop *l, rd_kafka_topic_partition_t *p)
+{
+    p->metadata = ecom_xstrdup(l->run_id); /* freed with the list */
+    p->metadata_size = strlen(l->run_id);
+}
+
 static void lag_commit_failed(rd_kafka_resp_err_t e)
 {
     ecom_log(ECOM_WARN,
@@ -450,8 +457,7 @@ static int offsets_commit(loop *l, const rd_kafka_topic_partition_list_t *offset
                 rd_kafka_topic_partition_list_find(l->lag_offsets, p->topic, p->partition);
             if (!q) {
                 q = rd_kafka_topic_partition_list_add(l->lag_offsets, p->topic, p->partition);
-                q->metadata = ecom_xstrdup(l->run_id); /* freed with the list */
-                q->metadata_size = strlen(l->run_id);
+                mark_run(l, q);
             }
             q->offset = p->offset;
         }
@@ -762,10 +768,8 @@ static void pending_note(loop *l, const rd_kafka_message_t *m)
     bool added;
     rd_kafka_topic_partition_t *p =
         partition_entry(l->pending, &l->pending_hint, m->rkt, m->partition, &added);
-    if (added) {
-        p->metadata = ecom_xstrdup(l->run_id); /* freed with the list */
-        p->metadata_size = strlen(l->run_id);
-    }
+    if (added)
+        mark_run(l, p);
     p->offset = m->offset + 1;
     if (l->batch_msgs++ == 0)
         l->batch_started = ecom_monotonic();

@@ -204,7 +204,6 @@ static int read_escape(reader *r, uint32_t *size)
     }
 }
 
-/* The string at r->p (its opening quote) as a token. */
 /* The end of the run of plain bytes at p: printable ASCII other than '"' and '\\', the bytes a
  * string holds as they are. Sixteen at a time where the CPU can (a signed compare with 0x20
  * finds the control bytes and every byte of 0x80 and up at once). */
@@ -229,6 +228,7 @@ static const unsigned char *plain_run_end(const unsigned char *p, const unsigned
     return p;
 }
 
+/* The string at r->p (its opening quote) as a token. */
 static int read_string(reader *r)
 {
     uint32_t index;
