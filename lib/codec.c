@@ -307,8 +307,8 @@ INLINE static int get_i32(jsonr_value obj, const char *path, const char *key, in
     return 0;
 }
 
-static int get_time(jsonr_value obj, const char *path, const char *key, ecom_time *out,
-                    ecom_error *err)
+INLINE static int get_time(jsonr_value obj, const char *path, const char *key, ecom_time *out,
+                           ecom_error *err)
 {
     char s[64];
     if (get_str(obj, path, key, true, s, sizeof s, err))

@@ -4,11 +4,12 @@
  * One loop reads the text left to right. The containers still open sit on a stack of token
  * indices, at most JSONR_MAX_DEPTH of them; a value that starts adds to its array's count (an
  * object counts its keys), and a container that closes gets its length, the index of the token
- * after it and, for an object, its duplicate-key check. Strings are validated as they are read
- * (UTF-8, escapes, surrogate pairs) and their unescaped length counted on the way, so that
- * copying one later is a memcpy when it holds no escape. Integers are checked against the 64-bit
- * range here and converted again when asked for; reals go through strtod, as jansson's do, so
- * both readers give the same double.
+ * after it and, for an object two of whose keys share a signature, its duplicate-key check.
+ * Strings are validated as they are read (UTF-8, escapes, surrogate pairs) and their unescaped
+ * length counted on the way, so that copying one later is a memcpy when it holds no escape.
+ * Integers are checked against the 64-bit range here, and kept in the token when they fit 32
+ * bits (else converted again when asked for); reals go through strtod, as jansson's do, so both
+ * readers give the same double.
  *
  * Every rule follows jansson 2.14's lexer and parser (load.c, utf.c), quirks included: one NUL
  * byte after a number or a literal is skipped, because jansson's lexer puts that lookahead byte
@@ -36,6 +37,10 @@ typedef struct reader {
     uint32_t count, cap;
     uint32_t depth;                 /* containers open */
     uint32_t open[JSONR_MAX_DEPTH]; /* their tokens, outermost first */
+    /* For each open object: the signatures of its keys so far (key_signature), and whether two
+     * of them were equal, when it needs its keys compared for a duplicate as it closes. */
+    uint64_t signatures[JSONR_MAX_DEPTH];
+    bool clash[JSONR_MAX_DEPTH];
     jsonr_error *err;
 } reader;
 
@@ -337,6 +342,7 @@ static int read_number(reader *r)
         int64_t v;
         if (!integer_value(start, r->p, &v))
             return fail(r, start, *start == '-' ? "too big negative integer" : "too big integer");
+        t->size = v >= 0 && v < UINT32_MAX ? (uint32_t)v : UINT32_MAX;
     } else {
         errno = 0;
         double v = strtod((const char *)start, NULL);
@@ -494,26 +500,34 @@ static int duplicate_in_sorted(reader *r, uint32_t object)
 }
 
 /* Six bits of a key's length and of its first and last bytes once unescaped: equal keys have
- * equal signatures, whatever their escapes. */
-static unsigned key_signature(const char *text, const jsonr_token *t)
+ * equal signatures, whatever their escapes. The weights are ones under which the keys of each
+ * object of our messages all differ (every kind's top level and nested objects), so reading
+ * them never compares keys. */
+static __attribute__((noinline)) unsigned escaped_key_signature(const char *text,
+                                                                const jsonr_token *t)
+{
+    cursor c = cursor_at(text, t);
+    unsigned first, last;
+    first = last = (unsigned)cursor_next(&c);
+    for (uint32_t i = 1; i < t->size; i++)
+        last = (unsigned)cursor_next(&c);
+    return (t->size * 10u + first * 2u + last * 3u) & 63u;
+}
+
+static inline unsigned key_signature(const char *text, const jsonr_token *t)
 {
     if (t->size == 0)
         return 0;
-    unsigned first, last;
-    if (!t->escaped) {
-        first = (unsigned char)text[t->start + 1];
-        last = (unsigned char)text[t->start + t->size];
-    } else {
-        cursor c = cursor_at(text, t);
-        first = last = (unsigned)cursor_next(&c);
-        for (uint32_t i = 1; i < t->size; i++)
-            last = (unsigned)cursor_next(&c);
-    }
-    return (t->size * 7u + first + last * 3u) & 63u;
+    if (t->escaped)
+        return escaped_key_signature(text, t);
+    unsigned first = (unsigned char)text[t->start + 1],
+             last = (unsigned char)text[t->start + t->size];
+    return (t->size * 10u + first * 2u + last * 3u) & 63u;
 }
 
-/* A small object: each key is compared only with the earlier ones of its signature, so the
- * usual object, whose keys all differ in length or ends, costs one pass. */
+/* An object two of whose keys share a signature: in a small one each key is compared only
+ * with the earlier ones of its signature. (The usual object, whose keys all differ in length
+ * or ends, never comes here: read_key notes the signatures as it goes.) */
 static int check_duplicate_keys(reader *r, uint32_t object)
 {
     uint32_t n = r->tokens[object].size;
@@ -544,7 +558,7 @@ static int close_container(reader *r)
     r->p++;
     t->len = (uint32_t)(r->p - r->text) - t->start;
     t->next = r->count;
-    return t->type == JSONR_OBJECT ? check_duplicate_keys(r, index) : 0;
+    return t->type == JSONR_OBJECT && r->clash[r->depth] ? check_duplicate_keys(r, index) : 0;
 }
 
 /* A member's key and its ':' at r->p (whitespace skipped), counted in the innermost object. */
@@ -554,7 +568,11 @@ static int read_key(reader *r)
         return fail(r, r->p, "string or '}' expected");
     if (read_string(r))
         return -1;
-    r->tokens[r->open[r->depth - 1]].size++;
+    uint32_t d = r->depth - 1;
+    r->tokens[r->open[d]].size++;
+    uint64_t bit = (uint64_t)1 << key_signature((const char *)r->text, &r->tokens[r->count - 1]);
+    r->clash[d] |= (r->signatures[d] & bit) != 0;
+    r->signatures[d] |= bit;
     skip_space(r);
     if (r->p >= r->end || *r->p != ':')
         return fail(r, r->p, "':' expected");
@@ -581,6 +599,8 @@ static int begin_value(reader *r, bool *open)
     uint32_t index;
     if (add_token(r, c == '{' ? JSONR_OBJECT : JSONR_ARRAY, &index))
         return -1;
+    r->signatures[r->depth] = 0;
+    r->clash[r->depth] = false;
     r->open[r->depth++] = index;
     r->p++;
     skip_space(r);
@@ -639,7 +659,7 @@ int jsonr_parse(jsonr_doc *doc, const char *text, size_t len, jsonr_token *token
     r.cap = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
     r.depth = 0;
     r.err = err;
-    *doc = (jsonr_doc){text, len, tokens, 0, JSONR_NONE, JSONR_NONE};
+    *doc = (jsonr_doc){text, len, tokens, 0, {JSONR_NONE, JSONR_NONE}, {JSONR_NONE, JSONR_NONE}};
     if (len >= UINT32_MAX)
         return fail(&r, r.text, "text longer than 4 GiB");
     skip_space(&r);
@@ -656,7 +676,7 @@ int jsonr_parse(jsonr_doc *doc, const char *text, size_t len, jsonr_token *token
 
 /* ---- reading values ---------------------------------------------------------------------- */
 
-jsonr_value jsonr_object_getn(jsonr_value object, const char *key, size_t n)
+jsonr_value jsonr_object_search(jsonr_value object, const char *key, size_t n)
 {
     jsonr_doc *d = (jsonr_doc *)object.doc; /* (it was made writable by its owner) */
     const jsonr_token *t = &d->tokens[object.index];
@@ -664,11 +684,14 @@ jsonr_value jsonr_object_getn(jsonr_value object, const char *key, size_t n)
         return (jsonr_value){d, JSONR_NONE};
     uint32_t first = object.index + 1, end = t->next;
     /* from the member after the last one found in this object, round to it */
-    uint32_t k = d->found_in == object.index && d->after_found < end ? d->after_found : first;
+    uint32_t k = d->found_in[0] == object.index   ? d->after_found[0]
+                 : d->found_in[1] == object.index ? d->after_found[1]
+                                                  : first;
+    if (k >= end)
+        k = first;
     for (uint32_t i = 0; i < t->size; i++) {
         if (token_equals(d->text, &d->tokens[k], key, n)) {
-            d->found_in = object.index;
-            d->after_found = d->tokens[k + 1].next;
+            jsonr_found(d, object.index, k);
             return (jsonr_value){d, k + 1};
         }
         k = d->tokens[k + 1].next;
@@ -708,7 +731,7 @@ size_t jsonr_string_copy(jsonr_value string, char *out)
     return t->size;
 }
 
-int64_t jsonr_integer(jsonr_value integer)
+int64_t jsonr_integer_of_text(jsonr_value integer)
 {
     const jsonr_token *t = jsonr_token_of(integer);
     const unsigned char *p = (const unsigned char *)integer.doc->text + t->start;

@@ -167,9 +167,10 @@ int ecom_time_parse(const char *s, ecom_time *out, ecom_error *err)
 {
     int32_t y, m, d, hh, mm, ss;
     char shown[ECOM_SHOW_MAX];
-    if (strlen(s) != 20 || parse_date_part(s, &y, &m, &d) || s[10] != 'T' ||
-        digits(s + 11, 2, &hh) || s[13] != ':' || digits(s + 14, 2, &mm) || s[16] != ':' ||
-        digits(s + 17, 2, &ss) || s[19] != 'Z' || hh > 23 || mm > 59 || ss > 59)
+    /* left to right, each byte read only when the ones before it are not the end */
+    if (parse_date_part(s, &y, &m, &d) || s[10] != 'T' || digits(s + 11, 2, &hh) || s[13] != ':' ||
+        digits(s + 14, 2, &mm) || s[16] != ':' || digits(s + 17, 2, &ss) || s[19] != 'Z' ||
+        s[20] != '\0' || hh > 23 || mm > 59 || ss > 59)
         return ecom_fail(err, "'%s' is not a UTC time of the form YYYY-MM-DDTHH:MM:SSZ",
                          ecom_show(shown, s, ECOM_SHOW_LIMIT));
     *out = ecom_time_from_civil(y, m, d, hh, mm, ss);

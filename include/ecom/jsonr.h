@@ -56,7 +56,8 @@ typedef enum jsonr_type {
 typedef struct jsonr_token {
     uint32_t start;  /* offset of its first byte: '{', '[', '"', '-', a digit or a letter */
     uint32_t len;    /* bytes of its text, brackets and quotes included */
-    uint32_t size;   /* object: members; array: elements; string: bytes once unescaped */
+    uint32_t size;   /* object: members; array: elements; string: bytes once unescaped;
+                      * integer: its value when it is 0..UINT32_MAX - 1, else UINT32_MAX */
     uint32_t next;   /* index of the token after this value and everything inside it */
     uint8_t type;    /* jsonr_type */
     uint8_t escaped; /* a string holding a backslash (its bytes differ from its text) */
@@ -67,11 +68,12 @@ typedef struct jsonr_doc {
     size_t len;
     const jsonr_token *tokens;
     uint32_t count;
-    /* Where the last lookup in an object found its key: that object's token, and the member
-     * after the one found. The next lookup in the same object starts there, so fields read in
-     * the order they were written are each found at the first compare. The one thing a lookup
-     * changes (a document is read by one thread at a time). */
-    uint32_t found_in, after_found;
+    /* Where the last lookups found their keys, in the last object looked in ([0]) and in the
+     * one before it ([1]): that object's token, and the member after the one found. The next
+     * lookup in one of them starts there, so fields read in the order they were written are
+     * each found at the first compare, also when the walk goes into a nested object and back.
+     * The one thing a lookup changes (a document is read by one thread at a time). */
+    uint32_t found_in[2], after_found[2];
 } jsonr_doc;
 
 /* Why the text was refused and where: a byte offset and a fixed sentence. */
@@ -128,8 +130,38 @@ static inline jsonr_value jsonr_member_value(jsonr_value key)
     return (jsonr_value){key.doc, key.index + 1};
 }
 
-/* The value of an object's member named key (n bytes), or none. */
-jsonr_value jsonr_object_getn(jsonr_value object, const char *key, size_t n);
+/* Notes that a lookup in object found its member whose key is token `key`. */
+static inline void jsonr_found(jsonr_doc *d, uint32_t object, uint32_t key)
+{
+    if (d->found_in[0] != object) {
+        d->found_in[1] = d->found_in[0];
+        d->after_found[1] = d->after_found[0];
+        d->found_in[0] = object;
+    }
+    d->after_found[0] = d->tokens[key + 1].next;
+}
+/* The value of an object's member named key (n bytes), or none: jsonr_object_getn. */
+jsonr_value jsonr_object_search(jsonr_value object, const char *key, size_t n);
+
+/* The value of an object's member named key (n bytes), or none. Inline for the usual case, a
+ * key read in the order it was written: the member after the last one found (or the first one)
+ * is compared in place, where a literal key's length is a constant. */
+static inline jsonr_value jsonr_object_getn(jsonr_value object, const char *key, size_t n)
+{
+    jsonr_doc *d = (jsonr_doc *)object.doc; /* (it was made writable by its owner) */
+    const jsonr_token *o = &d->tokens[object.index];
+    uint32_t at = d->found_in[0] == object.index   ? d->after_found[0]
+                  : d->found_in[1] == object.index ? d->after_found[1]
+                                                   : object.index + 1;
+    if (o->type == JSONR_OBJECT && at < o->next) {
+        const jsonr_token *k = &d->tokens[at];
+        if (k->size == n && !k->escaped && memcmp(d->text + k->start + 1, key, n) == 0) {
+            jsonr_found(d, object.index, at);
+            return (jsonr_value){d, at + 1};
+        }
+    }
+    return jsonr_object_search(object, key, n);
+}
 /* (inline, so the length of a literal key is known when compiling) */
 static inline jsonr_value jsonr_object_get(jsonr_value object, const char *key)
 {
@@ -140,7 +172,12 @@ bool jsonr_string_equals(jsonr_value string, const char *s, size_t n);
 /* Writes a string's unescaped bytes and a NUL into out, which has room for jsonr_size() + 1.
  * Returns the number of bytes (the string holds no NUL: the reader refuses \u0000). */
 size_t jsonr_string_copy(jsonr_value string, char *out);
-int64_t jsonr_integer(jsonr_value integer);
+int64_t jsonr_integer_of_text(jsonr_value integer);
+static inline int64_t jsonr_integer(jsonr_value integer)
+{
+    uint32_t v = jsonr_token_of(integer)->size; /* the value, when it fits */
+    return v != UINT32_MAX ? (int64_t)v : jsonr_integer_of_text(integer);
+}
 double jsonr_real(jsonr_value real);
 /* An integer or a real as a double. */
 double jsonr_number(jsonr_value number);

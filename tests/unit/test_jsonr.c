@@ -155,6 +155,9 @@ static const text_case cases[] = {
     {"a key that is a prefix", "{\"ab\":1,\"a\":2,\"\":3}", 0, true},
     {"the same key in another object", "{\"a\":1,\"b\":{\"a\":2},\"c\":[{\"a\":3}]}", 0, true},
     {"the same key far apart", "{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"a\":6}", 0, false},
+    {"two keys alike at both ends", "{\"axb\":1,\"ayb\":2}", 0, true},
+    {"a duplicate inside, none outside", "{\"a\":{\"b\":1,\"b\":2},\"c\":3}", 0, false},
+    {"a duplicate outside, none inside", "{\"a\":{\"b\":1,\"c\":2},\"a\":3}", 0, false},
 };
 // clang-format on
 enum { N_CASES = sizeof cases / sizeof cases[0] };
@@ -297,11 +300,13 @@ static void test_integers_and_reals(void **state)
 {
     (void)state;
     static parsed p;
-    const char *text = "[9223372036854775807,-9223372036854775808,-0,0,42,1.5,-0.0,1e-400,"
-                       "0.1,2.5e-3,123456789012345678901234567890.0,7]";
+    /* (the reader keeps a value below UINT32_MAX in the token, and reads the others again) */
+    const char *text = "[9223372036854775807,-9223372036854775808,-0,0,42,4294967294,4294967295,"
+                       "4294967296,-1,1.5,-0.0,1e-400,0.1,2.5e-3,123456789012345678901234567890.0,7]";
     jsonr_value v = jsonr_first(parse_ok(&p, text));
-    const int64_t ints[] = {INT64_MAX, INT64_MIN, 0, 0, 42};
-    for (int i = 0; i < 5; i++, v = jsonr_next(v)) {
+    const int64_t ints[] = {INT64_MAX, INT64_MIN, 0,           0, 42, UINT32_MAX - 1,
+                            UINT32_MAX, (int64_t)UINT32_MAX + 1, -1};
+    for (int i = 0; i < 9; i++, v = jsonr_next(v)) {
         assert_int_equal(jsonr_type_of(v), JSONR_INTEGER);
         assert_true(jsonr_integer(v) == ints[i]);
         assert_true(jsonr_number(v) == (double)ints[i]);
