@@ -359,9 +359,10 @@ void ecom_counters_batch_gauge(ecom_counters_batch *b, const char *field, int64_
 /* What a session bit does once a batch sets it (a group of bits that do the same). */
 typedef struct session_group {
     char kind;     /* 't' targets +1, 'm' a minute's series +1 (inside the window only),
-                      's' a start (one more active session unless it ended), 'e' an end */
+                      's' a start (one more active session unless it ended), 'e' an end;
+                      'd', 'g' only hold the targets step groups share (step_group) */
     int n_targets; /* 't': numbers of w->targets, from 1 */
-    int targets[5];
+    int targets[2 + ECOM_DIMENSIONS];
     int64_t minute; /* 'm' */
     const char *series;
     uint32_t other; /* 's', 'e': the mask of the other bit */
@@ -375,10 +376,16 @@ typedef struct target {
     int64_t count;
 } target;
 
-/* The session groups of a batch by identity: (number, what) -> group number, in an open
- * addressing table (deciding a session's bits looks up several groups, and a lookup builds no
- * name and hashes no string). A group's number is a day or a minute; `what` packs its kind
- * and the rest of what tells it apart (group_what). */
+/* The session groups by identity: (number, what) -> group number, in an open addressing table
+ * (deciding a session's bits looks up several groups, and a lookup builds no name and hashes
+ * no string). A group's number is a day or a minute; `what` packs its kind and the rest of what
+ * tells it apart (group_what).
+ *
+ * Groups, their targets and the segment ids outlive a batch: a batch only sets the counts to
+ * zero, so a funnel step's group names its counters once, not once per batch. Past GROUPS_KEPT
+ * groups (a minute's are new every minute) all are dropped, and the next batch names them
+ * again. */
+enum { GROUPS_KEPT = 16384 };
 typedef struct group_slot {
     int64_t number;
     uint64_t what;
@@ -778,7 +785,7 @@ static int group_number(ecom_counters_writer *w, int64_t number, uint64_t what, 
     return (int)w->groups->len;
 }
 
-/* A segment's id in this batch, from 1 (0 is "unknown" in every dimension). */
+/* A segment's id, from 1 (0 is "unknown" in every dimension), kept as long as the groups. */
 static uint32_t segment_id(ecom_counters_writer *w, const ecom_segment *seg)
 {
     if (!*seg->device && !*seg->referrer && !*seg->country)
@@ -812,6 +819,45 @@ static int target_number(ecom_counters_writer *w, const char *hash, const char *
     return number_of(w->target_ids, w->targets, &e, w->group_name.data, &fresh);
 }
 
+/* The targets of a funnel step's groups that depend on the day and the step: the day's count
+ * and the step's total (the first step's is the sessions count), found once per (day, step) in
+ * a group of kind 'd' that counts nothing. */
+static const int *day_step_targets(ecom_counters_writer *w, int64_t day, int step)
+{
+    bool fresh;
+    int g = group_number(w, day, group_what('d', (unsigned)step, 0), 'd', &fresh);
+    if (fresh) {
+        char day_text[ECOM_DAY_TEXT], day_field[ECOM_DAY_TEXT + 16], total_field[32];
+        ecom_day_format(day, day_text);
+        snprintf(day_field, sizeof day_field, "%s:%s", day_text, step_names[step]);
+        snprintf(total_field, sizeof total_field, "total:%s", step_names[step]);
+        int on_day = target_number(w, "funnel", day_field);
+        int total = step == STEP_SEEN ? target_number(w, "counts", "sessions")
+                                      : target_number(w, "funnel", total_field);
+        group_at(w, g)->targets[0] = on_day;
+        group_at(w, g)->targets[1] = total;
+    }
+    return group_at(w, g)->targets;
+}
+
+/* The targets of a funnel step's groups in each dimension of a segment (whose id is `segment`,
+ * or "unknown"'s), found once per (step, segment) in a group of kind 'g' that counts nothing. */
+static const int *segment_step_targets(ecom_counters_writer *w, int step, const ecom_segment *seg,
+                                       uint32_t segment)
+{
+    bool fresh;
+    int g = group_number(w, 0, group_what('g', (unsigned)step, segment), 'g', &fresh);
+    if (fresh) {
+        char fields[ECOM_DIMENSIONS][128];
+        segment_fields(seg, step_names[step], fields);
+        for (int d = 0; d < ECOM_DIMENSIONS; d++) {
+            int t = target_number(w, "segments", fields[d]);
+            group_at(w, g)->targets[d] = t;
+        }
+    }
+    return group_at(w, g)->targets;
+}
+
 /* The group of a funnel step of sessions that started on `day` (a segment's, whose id is
  * `segment`, or "unknown"'s): +1 on the day, in the total (the sessions count for the first
  * step) and in each segment. */
@@ -822,24 +868,13 @@ static int step_group(ecom_counters_writer *w, int64_t day, int step, const ecom
     int g = group_number(w, day, group_what('t', (unsigned)step, segment), 't', &fresh);
     if (!fresh)
         return g;
-    char day_text[ECOM_DAY_TEXT], day_field[ECOM_DAY_TEXT + 16], total_field[32];
-    char fields[ECOM_DIMENSIONS][128];
-    ecom_day_format(day, day_text);
-    snprintf(day_field, sizeof day_field, "%s:%s", day_text, step_names[step]);
-    snprintf(total_field, sizeof total_field, "total:%s", step_names[step]);
-    segment_fields(seg, step_names[step], fields);
-    const char *targets[] = {"funnel",  day_field,  "counts",  "sessions", "segments",
-                             fields[0], "segments", fields[1], "segments", fields[2]};
-    if (step != STEP_SEEN) { /* a step counts on its day and in the total */
-        targets[2] = "funnel";
-        targets[3] = total_field;
-    }
-    int n_targets = (int)(sizeof targets / sizeof targets[0]) / 2;
-    for (int i = 0; i < n_targets; i++) { /* (appending targets leaves the groups where they are) */
-        int t = target_number(w, targets[2 * i], targets[2 * i + 1]);
-        group_at(w, g)->targets[i] = t;
-    }
-    group_at(w, g)->n_targets = n_targets;
+    int targets[2 + ECOM_DIMENSIONS];
+    memcpy(targets, day_step_targets(w, day, step), 2 * sizeof *targets);
+    memcpy(targets + 2, segment_step_targets(w, step, seg, segment),
+           ECOM_DIMENSIONS * sizeof *targets);
+    session_group *t = group_at(w, g); /* (after the lookups, which may move the groups) */
+    memcpy(t->targets, targets, sizeof targets);
+    t->n_targets = 2 + ECOM_DIMENSIONS;
     return g;
 }
 
@@ -1059,6 +1094,24 @@ static void add_minute_or_none(ecom_redis_args *argv, int64_t minute)
         ecom_redis_args_add_int(argv, minute);
 }
 
+/* Counts of the groups and their targets back to zero for a batch, or, past GROUPS_KEPT
+ * groups, no groups at all. */
+static void groups_reset(ecom_counters_writer *w)
+{
+    if (w->groups->len > GROUPS_KEPT) {
+        memset(w->group_ids.slots, 0, w->group_ids.cap * sizeof *w->group_ids.slots);
+        g_hash_table_remove_all(w->segment_ids);
+        g_hash_table_remove_all(w->target_ids);
+        g_array_set_size(w->groups, 0);
+        g_array_set_size(w->targets, 0);
+        return;
+    }
+    for (guint i = 0; i < w->groups->len; i++)
+        g_array_index(w->groups, session_group, i).count = 0;
+    for (guint i = 0; i < w->targets->len; i++)
+        g_array_index(w->targets, target, i).count = 0;
+}
+
 /* Builds the script's arguments for the batch without the transactions marked in `dup`,
  * deciding which session bits it sets against the copy of their fields; -1 when a block of
  * them could not be read. */
@@ -1074,12 +1127,7 @@ static int plan(ecom_counters_writer *w, const ecom_counters_batch *b, const eco
     g_hash_table_remove_all(w->zsums);
     g_hash_table_remove_all(w->msums);
     g_hash_table_remove_all(w->pairs);
-    if (w->group_ids.cap)
-        memset(w->group_ids.slots, 0, w->group_ids.cap * sizeof *w->group_ids.slots);
-    g_hash_table_remove_all(w->segment_ids);
-    g_hash_table_remove_all(w->target_ids);
-    g_array_set_size(w->groups, 0);
-    g_array_set_size(w->targets, 0);
+    groups_reset(w);
     ecom_session_fields_discard(w->fields); /* (an earlier round's) */
     w->n_facts = w->n_firsts = w->n_minutes = 0;
     w->active = 0;
@@ -1102,12 +1150,18 @@ static int plan(ecom_counters_writer *w, const ecom_counters_batch *b, const eco
         if (plan_session(w, value, first, err))
             return -1;
     add_group_counts(w);
-    for (guint i = 0; i < b->page_views->len; i++)
-        plan_page_view(w, &g_array_index(b->page_views, page_view_entry, i));
+    /* a minute before the window counts nothing (the script would skip it): not sent */
+    for (guint i = 0; i < b->page_views->len; i++) {
+        const page_view_entry *pv = &g_array_index(b->page_views, page_view_entry, i);
+        if (pv->minute >= first)
+            plan_page_view(w, pv);
+    }
     g_hash_table_iter_init(&it, w->msums);
     while (g_hash_table_iter_next(&it, &key, &value)) {
         const char *k = key, *sep = strchr(k, FIELD_SEP);
-        minute_entry(w, NULL, 0, strtoll(k, NULL, 10), sep + 1, *(int64_t *)value);
+        int64_t minute = strtoll(k, NULL, 10);
+        if (minute >= first)
+            minute_entry(w, NULL, 0, minute, sep + 1, *(int64_t *)value);
     }
     for (guint i = 0; i < b->refs->len; i++)
         plan_reference(w, &g_array_index(b->refs, ref_entry, i));
