@@ -62,7 +62,7 @@
 
 #define PROGRESS_EVERY_S 10.0
 #define END_EMPTY (-1000)      /* an `ends` entry of a partition that was empty at start */
-#define DECODE_CHUNK 1024      /* polled messages decoded together on the workers */
+#define DECODE_CHUNK 512       /* polled messages decoded together on the workers */
 #define POLL_MS 100            /* the longest a poll waits for a message */
 #define POLL_WRITING_MS 5      /* ... while a batch is being written: its end is noticed soon */
 #define LAG_COMMIT_EVERY_S 1.0 /* a stage with positions: how often its offsets are committed */
@@ -87,6 +87,19 @@ typedef struct topic_kind {
 } topic_kind;
 
 #define TOPIC_KINDS 16 /* handles remembered; more topics are looked up by name */
+
+/* Polled messages decoded together on the workers. The loop keeps two: one that polls fill, and
+ * the one polled before it, which decodes on the workers while the loop polls and is handed to
+ * the batch (in order) once the next is full, while that one decodes in turn. */
+typedef struct chunk {
+    rd_kafka_message_t **raw;
+    int n;
+    ecom_record *records; /* decoded[i] == 0: records[i] holds raw[i]'s record */
+    ecom_error *errors;   /* decoded[i] != 0: why raw[i] is a dead letter */
+    int *decoded;
+    int *kinds;    /* kinds[i]: raw[i]'s record kind, -1 for none */
+    bool decoding; /* started on the workers and not waited for */
+} chunk;
 
 /* A closed batch of a stage that writes while the loop consumes: on the writer thread, or
  * written there and not settled yet. */
@@ -136,14 +149,10 @@ typedef struct loop {
     bool rewind;             /* the stage asked to drop the open batch and re-seek */
     ecom_background *writer; /* a stage that writes while the loop consumes: its thread */
     handoff handoff;
-    /* polled messages not handled yet, decoded together on the workers */
+    /* polled messages not handled yet: `ahead` decoding (or decoded), `fill` polled after it */
     ecom_workers *workers;
-    rd_kafka_message_t **raw;
-    int n_raw;
-    ecom_record *records; /* decoded[i] == 0: records[i] holds raw[i]'s record */
-    ecom_error *errors;   /* decoded[i] != 0: why raw[i] is a dead letter */
-    int *decoded;
-    int *kinds; /* kinds[i]: raw[i]'s record kind, -1 for none */
+    chunk chunks[2];
+    chunk *ahead, *fill;
     topic_kind topic_kinds[TOPIC_KINDS];
     int n_topic_kinds;
     int chunk; /* messages decoded together at most */
@@ -541,7 +550,7 @@ static int rewind_to_stage(loop *l)
     ecom_log(ECOM_INFO, "store position moved; dropping the batch and re-reading from it",
              "service=\"%s\" batch=%d", l->opts->service, l->batch_msgs);
     stage_reset(l);
-    batch_clear(l); /* (raw_handle drops the rest of its chunk on seeing the rewind) */
+    batch_clear(l); /* (chunk_handle drops the rest of its chunk on seeing the rewind) */
     rd_kafka_topic_partition_list_t *assigned = NULL;
     if (rd_kafka_assignment(l->rk, &assigned) || !assigned)
         return 0;
@@ -807,27 +816,40 @@ static void handle_message(loop *l, rd_kafka_message_t *m, int rc, const ecom_re
     ends_note_read(l, m, m->offset + 1);
 }
 
-/* Decodes raw[i] into records[i] (or the reason into errors[i]); runs on any worker. */
+/* Decodes raw[i] into records[i] (or the reason into errors[i]) of a chunk; runs on any worker. */
 static void decode_one(void *arg, int i)
 {
-    loop *l = arg;
-    const rd_kafka_message_t *m = l->raw[i];
+    chunk *c = arg;
+    const rd_kafka_message_t *m = c->raw[i];
     if (m->err)
         return;
-    int kind = l->kinds[i];
+    int kind = c->kinds[i];
     if (kind < 0)
-        l->decoded[i] = ecom_fail(&l->errors[i], "topic %s holds no known record kind",
+        c->decoded[i] = ecom_fail(&c->errors[i], "topic %s holds no known record kind",
                                   rd_kafka_topic_name(m->rkt));
     else
-        l->decoded[i] =
-            ecom_record_decode((ecom_kind)kind, m->payload, m->len, &l->records[i], &l->errors[i]);
+        c->decoded[i] =
+            ecom_record_decode((ecom_kind)kind, m->payload, m->len, &c->records[i], &c->errors[i]);
 }
 
-static void raw_drop(loop *l, int from)
+static void chunk_init(chunk *c, int cap)
 {
-    for (int i = from; i < l->n_raw; i++)
-        rd_kafka_message_destroy(l->raw[i]);
-    l->n_raw = 0;
+    c->raw = ecom_xcalloc((size_t)cap, sizeof *c->raw);
+    c->n = 0;
+    c->records = ecom_xmalloc(sizeof *c->records * (size_t)cap);
+    c->errors = ecom_xmalloc(sizeof *c->errors * (size_t)cap);
+    c->decoded = ecom_xcalloc((size_t)cap, sizeof *c->decoded);
+    c->kinds = ecom_xcalloc((size_t)cap, sizeof *c->kinds);
+    c->decoding = false;
+}
+
+static void chunk_free(chunk *c)
+{
+    free(c->raw);
+    free(c->records);
+    free(c->errors);
+    free(c->decoded);
+    free(c->kinds);
 }
 
 /* The record kind of a message's topic (on the loop's thread: the workers only read the result). */
@@ -842,25 +864,87 @@ static int kind_of_message(loop *l, const rd_kafka_message_t *m)
     return kind;
 }
 
-/* Decodes the polled messages in parallel, then hands them to the batch in their order, closing
- * the batch whenever it is full. What a rewind or a failure leaves unhandled is dropped: it is
- * read again from the position the loop seeks to (or from the last commit). */
-static void raw_handle(loop *l)
+/* Starts decoding a chunk on the workers (which are free: one chunk decodes at a time). */
+static void chunk_decode_start(loop *l, chunk *c)
 {
-    if (l->n_raw == 0)
-        return;
-    for (int i = 0; i < l->n_raw; i++)
-        l->kinds[i] = l->raw[i]->err ? -1 : kind_of_message(l, l->raw[i]);
-    ecom_workers_run(l->workers, l->n_raw, decode_one, l);
+    for (int i = 0; i < c->n; i++)
+        c->kinds[i] = c->raw[i]->err ? -1 : kind_of_message(l, c->raw[i]);
+    ecom_workers_start(l->workers, c->n, decode_one, c);
+    c->decoding = true;
+}
+
+/* Waits until a chunk is decoded, taking part in what is left of it. */
+static void chunk_decoded(loop *l, chunk *c)
+{
+    if (c->decoding)
+        ecom_workers_finish(l->workers);
+    c->decoding = false;
+}
+
+/* Drops a chunk's messages from `from` on, unhandled: they are read again from the position the
+ * loop seeks to (or from the last commit). */
+static void chunk_drop(loop *l, chunk *c, int from)
+{
+    chunk_decoded(l, c); /* (the workers may be reading them) */
+    for (int i = from; i < c->n; i++)
+        rd_kafka_message_destroy(c->raw[i]);
+    c->n = 0;
+}
+
+/* Hands a chunk's messages, once decoded, to the batch in their order, closing the batch
+ * whenever it is full. What a rewind or a failure leaves unhandled is dropped; false then. */
+static bool chunk_handle(loop *l, chunk *c)
+{
+    chunk_decoded(l, c);
     int64_t rewinds = l->stats->rewinds;
     int i = 0;
-    for (; i < l->n_raw && !l->failed && l->stats->rewinds == rewinds; i++) {
-        handle_message(l, l->raw[i], l->decoded[i], &l->records[i], &l->errors[i]);
-        rd_kafka_message_destroy(l->raw[i]);
+    for (; i < c->n && !l->failed && l->stats->rewinds == rewinds; i++) {
+        handle_message(l, c->raw[i], c->decoded[i], &c->records[i], &c->errors[i]);
+        rd_kafka_message_destroy(c->raw[i]);
         if (l->batch_msgs >= l->opts->batch_max || l->batch_full)
             batch_close(l);
     }
-    raw_drop(l, i);
+    chunk_drop(l, c, i);
+    return !l->failed && l->stats->rewinds == rewinds;
+}
+
+/* Whether polled messages wait to be handled. */
+static bool raw_pending(const loop *l)
+{
+    return l->fill->n > 0 || l->ahead->n > 0;
+}
+
+static void raw_drop(loop *l)
+{
+    chunk_drop(l, l->ahead, 0);
+    chunk_drop(l, l->fill, 0);
+}
+
+/* The chunk being filled is full, and more may be waiting: it starts decoding while the loop
+ * hands the one before it to the batch. A rewind or a failure there drops it too (it was read
+ * before the seek). */
+static void raw_advance(loop *l)
+{
+    chunk *before = l->ahead, *next = l->fill;
+    chunk_decoded(l, before);
+    chunk_decode_start(l, next);
+    l->ahead = next;
+    l->fill = before;
+    if (before->n && !chunk_handle(l, before))
+        chunk_drop(l, next, 0);
+}
+
+/* Everything polled goes to the batch now: the chunk ahead, then the one being filled. */
+static void raw_handle(loop *l)
+{
+    if (l->ahead->n && !chunk_handle(l, l->ahead)) {
+        chunk_drop(l, l->fill, 0);
+        return;
+    }
+    if (l->fill->n == 0)
+        return;
+    chunk_decode_start(l, l->fill);
+    chunk_handle(l, l->fill);
 }
 
 /* ---- group membership ----------------------------------------------------------------------- */
@@ -1129,7 +1213,7 @@ static rd_kafka_t *open_consumer(loop *l, ecom_error *err)
  * than many small ones. */
 static bool batch_due(loop *l, bool got)
 {
-    if (l->batch_msgs == 0 || l->n_raw)
+    if (l->batch_msgs == 0 || l->fill->n)
         return false;
     if (l->batch_msgs >= l->opts->batch_max || l->batch_full)
         return true;
@@ -1146,7 +1230,7 @@ static bool batch_due(loop *l, bool got)
  * to commit it and hand over the next once it is done. */
 static int poll_timeout(const loop *l)
 {
-    if (l->n_raw)
+    if (raw_pending(l))
         return 0;
     return l->handoff.batch ? POLL_WRITING_MS : POLL_MS;
 }
@@ -1205,11 +1289,10 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
     l.workers = ecom_workers_new(opts->decode_threads > 0 ? opts->decode_threads
                                                           : ecom_workers_default_threads());
     l.chunk = opts->batch_max < DECODE_CHUNK ? opts->batch_max : DECODE_CHUNK;
-    l.raw = ecom_xcalloc((size_t)l.chunk, sizeof *l.raw);
-    l.records = ecom_xmalloc(sizeof *l.records * (size_t)l.chunk);
-    l.errors = ecom_xmalloc(sizeof *l.errors * (size_t)l.chunk);
-    l.decoded = ecom_xcalloc((size_t)l.chunk, sizeof *l.decoded);
-    l.kinds = ecom_xcalloc((size_t)l.chunk, sizeof *l.kinds);
+    for (int i = 0; i < 2; i++)
+        chunk_init(&l.chunks[i], l.chunk);
+    l.ahead = &l.chunks[0];
+    l.fill = &l.chunks[1];
     if (stage->write)
         l.writer = ecom_background_new();
     l.started = l.last_progress = ecom_monotonic();
@@ -1226,12 +1309,14 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
         rd_kafka_message_t *m = rd_kafka_consumer_poll(l.rk, poll_timeout(&l));
         bool got = m != NULL;
         if (m) {
-            l.raw[l.n_raw++] = m;
+            l.fill->raw[l.fill->n++] = m;
             ecom_fetch_waker_read(l.waker, (int64_t)(m->len + m->key_len));
         } else {
             ecom_fetch_waker_empty(l.waker, l.assigned);
         }
-        if (l.n_raw && (!m || l.n_raw == l.chunk))
+        if (l.fill->n == l.chunk)
+            raw_advance(&l);
+        else if (!m && raw_pending(&l))
             raw_handle(&l);
         if (l.dlq.rk)
             ecom_producer_poll(&l.dlq);
@@ -1239,7 +1324,7 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
             int64_t rewinds = stats->rewinds;
             handoff_settle(&l); /* commit a written batch at once */
             if (stats->rewinds != rewinds)
-                raw_drop(&l, 0); /* read before the seek: read again from the store's position */
+                raw_drop(&l); /* read before the seek: read again from the store's position */
         }
         if (batch_due(&l, got))
             batch_close(&l);
@@ -1247,7 +1332,7 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
         if (opts->until_end && l.batch_msgs == 0 && !l.handoff.batch && ends_all_reached(&l))
             break;
         stage_idle(&l, got);
-        if (l.n_raw == 0) /* (not for every message collected: it reads the clock) */
+        if (!raw_pending(&l)) /* (not for every message collected: it reads the clock) */
             log_progress(&l, false);
     }
     if (rc == 0 && !l.failed)
@@ -1278,14 +1363,11 @@ int ecom_consume(const ecom_config *cfg, const ecom_consume_opts *opts, ecom_sta
     rd_kafka_topic_partition_list_destroy(l.assigned);
     if (l.at_start)
         rd_kafka_topic_partition_list_destroy(l.at_start);
-    raw_drop(&l, 0);
+    raw_drop(&l);
     ecom_background_free(l.writer);
     ecom_workers_free(l.workers);
-    free(l.raw);
-    free(l.records);
-    free(l.errors);
-    free(l.decoded);
-    free(l.kinds);
+    for (int i = 0; i < 2; i++)
+        chunk_free(&l.chunks[i]);
     if (l.failed) {
         *err = l.failure;
         return -1;

@@ -2,8 +2,9 @@
  * workers.c - the parallel loop of workers.h, on pthreads.
  *
  * A job is published under the mutex with a new generation number; workers wake, claim indices
- * in small slices from a shared counter, and report when they run out. The caller claims slices
- * too, then waits until every worker that joined this generation has finished.
+ * in small slices from a shared counter, and report when they run out. The caller, once it
+ * finishes the job, claims the slices still left too, then waits until every worker that joined
+ * this generation has finished.
  */
 #include "ecom/workers.h"
 
@@ -25,7 +26,8 @@ struct ecom_workers {
     void *arg;
     int n, next;
     unsigned long generation;
-    int busy; /* workers still on the current job */
+    int busy;     /* workers still on the current job */
+    bool started; /* a job started and not finished (ecom_workers_finish) */
     bool stop;
 };
 
@@ -112,9 +114,9 @@ int ecom_workers_threads(const ecom_workers *w)
     return w->threads;
 }
 
-void ecom_workers_run(ecom_workers *w, int n, void (*fn)(void *arg, int i), void *arg)
+void ecom_workers_start(ecom_workers *w, int n, void (*fn)(void *arg, int i), void *arg)
 {
-    if (w->threads == 1 || n <= SLICE) {
+    if (w->threads == 1 || n <= SLICE) { /* not worth a thread: done here, now */
         for (int i = 0; i < n; i++)
             fn(arg, i);
         return;
@@ -125,11 +127,27 @@ void ecom_workers_run(ecom_workers *w, int n, void (*fn)(void *arg, int i), void
     w->n = n;
     w->next = 0;
     w->generation++;
+    w->started = true;
     pthread_cond_broadcast(&w->wake);
-    work(w);
-    while (w->busy > 0) /* workers that joined this job are finishing their slices */
-        pthread_cond_wait(&w->done, &w->lock);
     pthread_mutex_unlock(&w->lock);
+}
+
+void ecom_workers_finish(ecom_workers *w)
+{
+    pthread_mutex_lock(&w->lock);
+    if (w->started) {
+        work(w);
+        while (w->busy > 0) /* workers that joined this job are finishing their slices */
+            pthread_cond_wait(&w->done, &w->lock);
+        w->started = false;
+    }
+    pthread_mutex_unlock(&w->lock);
+}
+
+void ecom_workers_run(ecom_workers *w, int n, void (*fn)(void *arg, int i), void *arg)
+{
+    ecom_workers_start(w, n, fn, arg);
+    ecom_workers_finish(w);
 }
 
 int ecom_workers_default_threads(void)

@@ -20,6 +20,14 @@ int ecom_workers_threads(const ecom_workers *w);
  * have returned. fn must only touch what index i owns. */
 void ecom_workers_run(ecom_workers *w, int n, void (*fn)(void *arg, int i), void *arg);
 
+/* The same in two steps, so the caller can do something else meanwhile: start begins the job
+ * on the worker threads and returns (with one thread, or a job too small to share, it does the
+ * job itself first); finish takes part in what is left of it and returns when all is done. One
+ * job at a time: every start is followed by a finish before the next start, and nothing the
+ * job's indices own is touched in between. */
+void ecom_workers_start(ecom_workers *w, int n, void (*fn)(void *arg, int i), void *arg);
+void ecom_workers_finish(ecom_workers *w);
+
 /* Threads worth using here: the machine's online processors (at least 1). */
 int ecom_workers_default_threads(void);
 
