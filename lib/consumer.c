@@ -88,9 +88,9 @@ typedef struct topic_kind {
 
 #define TOPIC_KINDS 16 /* handles remembered; more topics are looked up by name */
 
-/* Polled messages decoded together on the workers. The loop keeps two: one that polls fill, and
- * the one polled before it, which decodes on the workers while the loop polls and is handed to
- * the batch (in order) once the next is full, while that one decodes in turn. */
+/* Polled messages decoded together on the workers. The loop keeps two: the one its polls fill,
+ * and the one filled before it, which decodes on the workers meanwhile and is handed to the
+ * batch (in order) once the next is full, while that one decodes in turn. */
 typedef struct chunk {
     rd_kafka_message_t **raw;
     int n;
