@@ -499,10 +499,11 @@ static int duplicate_in_sorted(reader *r, uint32_t object)
     return dup ? fail(r, r->text + r->tokens[dup].start, "duplicate object key") : 0;
 }
 
-/* Six bits of a key's length and of its first and last bytes once unescaped: equal keys have
- * equal signatures, whatever their escapes. The weights are ones under which the keys of each
- * object of our messages all differ (every kind's top level and nested objects), so reading
- * them never compares keys. */
+static unsigned signature_of(uint32_t size, unsigned first, unsigned last)
+{
+    return (size * 10u + first * 2u + last * 3u) & 63u;
+}
+
 static __attribute__((noinline)) unsigned escaped_key_signature(const char *text,
                                                                 const jsonr_token *t)
 {
@@ -511,18 +512,21 @@ static __attribute__((noinline)) unsigned escaped_key_signature(const char *text
     first = last = (unsigned)cursor_next(&c);
     for (uint32_t i = 1; i < t->size; i++)
         last = (unsigned)cursor_next(&c);
-    return (t->size * 10u + first * 2u + last * 3u) & 63u;
+    return signature_of(t->size, first, last);
 }
 
+/* Six bits of a key's length and of its first and last bytes once unescaped: equal keys have
+ * equal signatures, whatever their escapes. The weights are ones under which the keys of each
+ * object of our messages all differ (every kind's top level and nested objects), so reading
+ * them never compares keys. */
 static inline unsigned key_signature(const char *text, const jsonr_token *t)
 {
     if (t->size == 0)
         return 0;
     if (t->escaped)
         return escaped_key_signature(text, t);
-    unsigned first = (unsigned char)text[t->start + 1],
-             last = (unsigned char)text[t->start + t->size];
-    return (t->size * 10u + first * 2u + last * 3u) & 63u;
+    return signature_of(t->size, (unsigned char)text[t->start + 1],
+                        (unsigned char)text[t->start + t->size]);
 }
 
 /* An object two of whose keys share a signature: in a small one each key is compared only
@@ -684,9 +688,7 @@ jsonr_value jsonr_object_search(jsonr_value object, const char *key, size_t n)
         return (jsonr_value){d, JSONR_NONE};
     uint32_t first = object.index + 1, end = t->next;
     /* from the member after the last one found in this object, round to it */
-    uint32_t k = d->found_in[0] == object.index   ? d->after_found[0]
-                 : d->found_in[1] == object.index ? d->after_found[1]
-                                                  : first;
+    uint32_t k = jsonr_hint(d, object.index);
     if (k >= end)
         k = first;
     for (uint32_t i = 0; i < t->size; i++) {

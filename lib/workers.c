@@ -144,12 +144,6 @@ void ecom_workers_finish(ecom_workers *w)
     pthread_mutex_unlock(&w->lock);
 }
 
-void ecom_workers_run(ecom_workers *w, int n, void (*fn)(void *arg, int i), void *arg)
-{
-    ecom_workers_start(w, n, fn, arg);
-    ecom_workers_finish(w);
-}
-
 int ecom_workers_default_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -130,6 +130,13 @@ static inline jsonr_value jsonr_member_value(jsonr_value key)
     return (jsonr_value){key.doc, key.index + 1};
 }
 
+/* Where a lookup in object starts: after the member found last there, or at its first. */
+static inline uint32_t jsonr_hint(const jsonr_doc *d, uint32_t object)
+{
+    return d->found_in[0] == object   ? d->after_found[0]
+           : d->found_in[1] == object ? d->after_found[1]
+                                      : object + 1;
+}
 /* Notes that a lookup in object found its member whose key is token `key`. */
 static inline void jsonr_found(jsonr_doc *d, uint32_t object, uint32_t key)
 {
@@ -140,7 +147,8 @@ static inline void jsonr_found(jsonr_doc *d, uint32_t object, uint32_t key)
     }
     d->after_found[0] = d->tokens[key + 1].next;
 }
-/* The value of an object's member named key (n bytes), or none: jsonr_object_getn. */
+/* The value of an object's member named key (n bytes), or none: jsonr_object_getn's search
+ * of every member, from its hint round to it. */
 jsonr_value jsonr_object_search(jsonr_value object, const char *key, size_t n);
 
 /* The value of an object's member named key (n bytes), or none. Inline for the usual case, a
@@ -150,9 +158,7 @@ static inline jsonr_value jsonr_object_getn(jsonr_value object, const char *key,
 {
     jsonr_doc *d = (jsonr_doc *)object.doc; /* (it was made writable by its owner) */
     const jsonr_token *o = &d->tokens[object.index];
-    uint32_t at = d->found_in[0] == object.index   ? d->after_found[0]
-                  : d->found_in[1] == object.index ? d->after_found[1]
-                                                   : object.index + 1;
+    uint32_t at = jsonr_hint(d, object.index);
     if (o->type == JSONR_OBJECT && at < o->next) {
         const jsonr_token *k = &d->tokens[at];
         if (k->size == n && !k->escaped && memcmp(d->text + k->start + 1, key, n) == 0) {

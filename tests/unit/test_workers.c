@@ -2,10 +2,10 @@
  * test_workers.c - the parallel loop of lib/workers.c, as the consume loop decodes a chunk of
  * messages with it.
  *
- * run calls the body exactly once for every index, on any thread, and returns when all calls
- * have returned; start returns before the job is done and the workers go on with it while the
- * caller does something else; finish takes part in what is left, so a job completes also when
- * no worker gets to run; one job follows another at once; one thread does it all on the caller.
+ * start and finish call the body exactly once for every index, on any thread, finish returning
+ * when all calls have returned; start returns before the job is done, and the workers go on
+ * with it while the caller does something else; finish takes part in what is left; one job
+ * follows another at once; one thread does it all on the caller.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -52,13 +52,14 @@ static job *job_new(void)
     return j;
 }
 
-static void test_run_calls_every_index_once(void **state)
+static void test_every_index_once(void **state)
 {
     (void)state;
     ecom_workers *w = ecom_workers_new(3);
     for (int round = 0; round < 20; round++) { /* one job after another */
         job *j = job_new();
-        ecom_workers_run(w, N, body, j);
+        ecom_workers_start(w, N, body, j);
+        ecom_workers_finish(w);
         assert_each_once(j);
         free(j);
     }
@@ -106,7 +107,7 @@ static void test_one_thread_does_it_all_on_the_caller(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_run_calls_every_index_once),
+        cmocka_unit_test(test_every_index_once),
         cmocka_unit_test(test_start_goes_on_while_the_caller_does_not_wait),
         cmocka_unit_test(test_one_thread_does_it_all_on_the_caller),
     };
