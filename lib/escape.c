@@ -134,8 +134,13 @@ const char *ecom_show(char out[ECOM_SHOW_MAX], const char *value, size_t limit)
 const char *ecom_find_control(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t len = strlen(s);
-    for (size_t i = 0; i < len;) {
+    size_t i = 0;
+    while (p[i] >= 0x20 && p[i] < 0x7f) /* printable ASCII, one byte a character */
+        i++;
+    if (!p[i])
+        return NULL;
+    size_t len = i + strlen(s + i);
+    while (i < len) {
         uint32_t cp;
         size_t char_len = utf8_decode(p + i, len - i, &cp);
         if (char_len == 0) {

@@ -51,9 +51,11 @@ static int fail(reader *r, const unsigned char *at, const char *reason)
     return -1;
 }
 
-static void skip_space(reader *r)
+/* (Compact text has no whitespace: a byte above the space ends it at the first compare.) */
+static inline void skip_space(reader *r)
 {
-    while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t'))
+    while (r->p < r->end && *r->p <= ' ' &&
+           (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t'))
         r->p++;
 }
 
@@ -62,7 +64,8 @@ static bool is_digit(unsigned char c)
     return c >= '0' && c <= '9';
 }
 
-static int add_token(reader *r, jsonr_type type, uint32_t *index)
+static inline __attribute__((always_inline)) int add_token(reader *r, jsonr_type type,
+                                                           uint32_t *index)
 {
     if (r->count == r->cap)
         return fail(r, r->p, "more values than the token array holds");
@@ -212,7 +215,8 @@ static int read_escape(reader *r, uint32_t *size)
 /* The end of the run of plain bytes at p: printable ASCII other than '"' and '\\', the bytes a
  * string holds as they are. Sixteen at a time where the CPU can (a signed compare with 0x20
  * finds the control bytes and every byte of 0x80 and up at once). */
-static const unsigned char *plain_run_end(const unsigned char *p, const unsigned char *end)
+static inline __attribute__((always_inline)) const unsigned char *
+plain_run_end(const unsigned char *p, const unsigned char *end)
 {
 #ifdef __SSE2__
     const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'),
@@ -233,41 +237,48 @@ static const unsigned char *plain_run_end(const unsigned char *p, const unsigned
     return p;
 }
 
-/* The string at r->p (its opening quote) as a token. */
-static int read_string(reader *r)
+/* The string at r->p (its opening quote) as a token. The usual string, plain bytes up to its
+ * closing quote, takes one run and no branch of the loop's body. */
+static inline __attribute__((always_inline)) int read_string(reader *r)
 {
     uint32_t index;
     if (add_token(r, JSONR_STRING, &index))
         return -1;
-    jsonr_token *t = &r->tokens[index];
+    const unsigned char *p = r->p + 1, *end = r->end;
     uint32_t size = 0;
-    r->p++;
+    uint8_t escaped = 0;
     for (;;) {
-        const unsigned char *run = r->p;
-        r->p = plain_run_end(r->p, r->end);
-        size += (uint32_t)(r->p - run);
-        if (r->p >= r->end)
-            return fail(r, r->p, "premature end of input");
-        unsigned char c = *r->p;
+        const unsigned char *run = p;
+        p = plain_run_end(p, end);
+        size += (uint32_t)(p - run);
+        if (p >= end) {
+            r->p = p;
+            return fail(r, p, "premature end of input");
+        }
+        unsigned char c = *p;
         if (c == '"')
             break;
+        r->p = p;
         if (c == '\\') {
-            t->escaped = 1;
+            escaped = 1;
             if (read_escape(r, &size))
                 return -1;
         } else if (c < 0x20) {
-            return fail(r, r->p, "control character in a string");
+            return fail(r, p, "control character in a string");
         } else {
-            size_t n = utf8_sequence(r->p, r->end);
+            size_t n = utf8_sequence(p, end);
             if (!n)
-                return fail(r, r->p, "invalid UTF-8");
+                return fail(r, p, "invalid UTF-8");
             r->p += n;
             size += (uint32_t)n;
         }
+        p = r->p;
     }
-    r->p++;
+    r->p = p + 1;
+    jsonr_token *t = &r->tokens[index];
     t->len = (uint32_t)(r->p - r->text) - t->start;
     t->size = size;
+    t->escaped = escaped;
     return 0;
 }
 
@@ -577,10 +588,14 @@ static int read_key(reader *r)
     uint64_t bit = (uint64_t)1 << key_signature((const char *)r->text, &r->tokens[r->count - 1]);
     r->clash[d] |= (r->signatures[d] & bit) != 0;
     r->signatures[d] |= bit;
-    skip_space(r);
-    if (r->p >= r->end || *r->p != ':')
-        return fail(r, r->p, "':' expected");
-    r->p++;
+    if (r->p < r->end && *r->p == ':') { /* the usual key, its ':' right after it */
+        r->p++;
+    } else {
+        skip_space(r);
+        if (r->p >= r->end || *r->p != ':')
+            return fail(r, r->p, "':' expected");
+        r->p++;
+    }
     skip_space(r);
     return 0;
 }
@@ -629,8 +644,9 @@ static int end_value(reader *r, bool *done)
         bool in_object = r->tokens[r->open[r->depth - 1]].type == JSONR_OBJECT;
         if (*r->p == ',') {
             r->p++;
-            skip_space(r);
             *done = false;
+            if (r->p >= r->end || *r->p != '"') /* (compact text: the next key, at once) */
+                skip_space(r);
             return in_object ? read_key(r) : 0;
         }
         if (*r->p != (in_object ? '}' : ']'))
@@ -708,25 +724,20 @@ bool jsonr_string_equals(jsonr_value string, const char *s, size_t n)
     return token_equals(string.doc->text, jsonr_token_of(string), s, n);
 }
 
-size_t jsonr_string_copy(jsonr_value string, char *out)
+size_t jsonr_string_unescape(jsonr_value string, char *out)
 {
     const jsonr_token *t = jsonr_token_of(string);
     const unsigned char *p = (const unsigned char *)string.doc->text + t->start + 1;
     const unsigned char *end = p + t->len - 2;
     unsigned char *o = (unsigned char *)out;
-    if (!t->escaped) {
-        memcpy(o, p, t->size);
-        o += t->size;
-    } else {
-        while (p < end) {
-            const unsigned char *slash = memchr(p, '\\', (size_t)(end - p));
-            const unsigned char *stop = slash ? slash : end;
-            memcpy(o, p, (size_t)(stop - p));
-            o += stop - p;
-            p = stop;
-            if (slash)
-                o += unescape(&p, o);
-        }
+    while (p < end) {
+        const unsigned char *slash = memchr(p, '\\', (size_t)(end - p));
+        const unsigned char *stop = slash ? slash : end;
+        memcpy(o, p, (size_t)(stop - p));
+        o += stop - p;
+        p = stop;
+        if (slash)
+            o += unescape(&p, o);
     }
     *o = '\0';
     assert((size_t)(o - (unsigned char *)out) == t->size);

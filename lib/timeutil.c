@@ -7,6 +7,7 @@
  */
 #include "ecom/timeutil.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -163,17 +164,52 @@ int ecom_date_parse(const char *s, ecom_time *out, ecom_error *err)
     return 0;
 }
 
+/* The last valid date a thread read as part of a time, and its day: the times of a stream of
+ * messages mostly fall on the day before them, whose date then reads as one compare. */
+static _Thread_local struct {
+    char date[10];
+    int64_t day;
+} last_date = {"", 0};
+
+/* Whether s starts with the last date; read up to the first byte that differs, so never past
+ * the NUL of a shorter s (the date holds none). */
+static bool is_last_date(const char *s)
+{
+    if (!last_date.date[0])
+        return false;
+    for (size_t i = 0; i < sizeof last_date.date; i++)
+        if (s[i] != last_date.date[i])
+            return false;
+    return true;
+}
+
+/* The day of the date at s[0..10), or -1 when it is not one. */
+static int date_day(const char *s, int64_t *day)
+{
+    if (is_last_date(s)) {
+        *day = last_date.day;
+        return 0;
+    }
+    int32_t y, m, d;
+    if (parse_date_part(s, &y, &m, &d))
+        return -1;
+    memcpy(last_date.date, s, sizeof last_date.date);
+    last_date.day = *day = days_from_civil(y, m, d);
+    return 0;
+}
+
 int ecom_time_parse(const char *s, ecom_time *out, ecom_error *err)
 {
-    int32_t y, m, d, hh, mm, ss;
+    int32_t hh, mm, ss;
+    int64_t day;
     char shown[ECOM_SHOW_MAX];
     /* left to right, each byte read only when the ones before it are not the end */
-    if (parse_date_part(s, &y, &m, &d) || s[10] != 'T' || digits(s + 11, 2, &hh) || s[13] != ':' ||
+    if (date_day(s, &day) || s[10] != 'T' || digits(s + 11, 2, &hh) || s[13] != ':' ||
         digits(s + 14, 2, &mm) || s[16] != ':' || digits(s + 17, 2, &ss) || s[19] != 'Z' ||
         s[20] != '\0' || hh > 23 || mm > 59 || ss > 59)
         return ecom_fail(err, "'%s' is not a UTC time of the form YYYY-MM-DDTHH:MM:SSZ",
                          ecom_show(shown, s, ECOM_SHOW_LIMIT));
-    *out = ecom_time_from_civil(y, m, d, hh, mm, ss);
+    *out = day * ECOM_SECONDS_PER_DAY + hh * 3600 + mm * 60 + ss;
     return 0;
 }
 

@@ -175,9 +175,20 @@ static inline jsonr_value jsonr_object_get(jsonr_value object, const char *key)
 }
 /* Whether a string's unescaped bytes are s[0..n). */
 bool jsonr_string_equals(jsonr_value string, const char *s, size_t n);
+/* jsonr_string_copy of a string holding an escape. */
+size_t jsonr_string_unescape(jsonr_value string, char *out);
 /* Writes a string's unescaped bytes and a NUL into out, which has room for jsonr_size() + 1.
- * Returns the number of bytes (the string holds no NUL: the reader refuses \u0000). */
-size_t jsonr_string_copy(jsonr_value string, char *out);
+ * Returns the number of bytes (the string holds no NUL: the reader refuses \u0000). Inline
+ * for the usual string, whose bytes are its text. */
+static inline size_t jsonr_string_copy(jsonr_value string, char *out)
+{
+    const jsonr_token *t = jsonr_token_of(string);
+    if (t->escaped)
+        return jsonr_string_unescape(string, out);
+    memcpy(out, string.doc->text + t->start + 1, t->size);
+    out[t->size] = '\0';
+    return t->size;
+}
 int64_t jsonr_integer_of_text(jsonr_value integer);
 static inline int64_t jsonr_integer(jsonr_value integer)
 {
