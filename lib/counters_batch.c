@@ -155,6 +155,9 @@ ecom_counters_batch *ecom_counters_batch_new(void)
     return b;
 }
 
+/* Reference records a cleared batch keeps room for. */
+#define REFS_KEPT 1024
+
 void ecom_counters_batch_clear(ecom_counters_batch *b)
 {
     g_array_set_size(b->txns, 0);
@@ -162,6 +165,10 @@ void ecom_counters_batch_clear(ecom_counters_batch *b)
     g_hash_table_remove_all(b->txn_ids);
     g_hash_table_remove_all(b->sessions);
     g_array_set_size(b->page_views, 0);
+    if (b->refs->len > REFS_KEPT) { /* a table load's thousands: not kept for a live batch */
+        g_array_free(b->refs, TRUE);
+        b->refs = g_array_new(FALSE, FALSE, sizeof(ref_entry));
+    }
     g_array_set_size(b->refs, 0);
     g_hash_table_remove_all(b->records);
     b->last_topic = NULL;
@@ -405,6 +412,37 @@ enum { RANGE_GAP = 8, EXACT_BATCHES = 1000, MAX_ROUNDS = 6 };
 
 #define NO_MINUTE INT64_MIN
 
+/* What the batch's transactions add up to, by what each sum is counted per. A transaction adds
+ * some twenty counters, and a batch's transactions mostly the same few: they are tallied here
+ * without text, and become sums (sum_add) once per product, day, minute, segment value and
+ * year (tally_flush). Keys point into the batch, which outlives the plan. */
+typedef struct product_tally {
+    const char *product_id, *category; /* the reference's category, or "unknown" */
+    int64_t units, revenue, lines;
+} product_tally;
+
+typedef struct keyed_tally { /* a day, minute or year: its orders, money and (days) units */
+    int64_t key, orders, money, units;
+} keyed_tally;
+
+typedef struct segment_tally {
+    int dim;
+    const char *value;
+    int64_t orders, revenue;
+} segment_tally;
+
+typedef struct txn_tally {
+    GHashTable *product_ids;        /* product id -> its entry's index + 1 */
+    GArray *products;               /* product_tally */
+    GHashTable *minute_ids;         /* minute -> its entry's index + 1 */
+    GArray *minutes, *days, *years; /* keyed_tally (days and years: a few, searched in turn) */
+    GArray *segments;               /* segment_tally, searched in turn */
+    int64_t transactions;
+} txn_tally;
+
+static void tally_init(txn_tally *t);
+static void tally_free(txn_tally *t);
+
 struct ecom_counters_writer {
     ecom_redis *redis;
     char *prefix; /* a copy */
@@ -420,6 +458,7 @@ struct ecom_counters_writer {
     GHashTable *zsums;                   /* "zset\x1fmember" -> int64 delta */
     GHashTable *msums;                   /* "minute\x1fseries" -> int64 delta */
     GHashTable *pairs;                   /* cohort "month\x1fuser" seen in this batch */
+    txn_tally tally;                     /* the transactions' sums, before they are sums */
     group_index group_ids;               /* a group's identity -> its number, from 1 */
     GHashTable *segment_ids;             /* "device\x1freferrer\x1fcountry" -> id, from 1 */
     GHashTable *target_ids;              /* "hash\x1ffield" -> its number, from 1 */
@@ -457,6 +496,7 @@ ecom_counters_writer *ecom_counters_writer_new(const ecom_counters_store *s, int
     w->zsums = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     w->msums = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     w->pairs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    tally_init(&w->tally);
     w->segment_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     w->target_ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     w->groups = g_array_new(FALSE, FALSE, sizeof(session_group));
@@ -481,6 +521,7 @@ void ecom_counters_writer_free(ecom_counters_writer *w)
     g_hash_table_destroy(w->zsums);
     g_hash_table_destroy(w->msums);
     g_hash_table_destroy(w->pairs);
+    tally_free(&w->tally);
     free(w->group_ids.slots);
     g_hash_table_destroy(w->segment_ids);
     g_hash_table_destroy(w->target_ids);
@@ -631,73 +672,197 @@ static void segment_fields(const ecom_segment *seg, const char *metric,
                  segment_value(seg, d), metric);
 }
 
+static void tally_init(txn_tally *t)
+{
+    t->product_ids = g_hash_table_new(g_str_hash, g_str_equal);
+    t->products = g_array_new(FALSE, FALSE, sizeof(product_tally));
+    t->minute_ids = g_hash_table_new(g_direct_hash, g_direct_equal);
+    t->minutes = g_array_new(FALSE, FALSE, sizeof(keyed_tally));
+    t->days = g_array_new(FALSE, FALSE, sizeof(keyed_tally));
+    t->years = g_array_new(FALSE, FALSE, sizeof(keyed_tally));
+    t->segments = g_array_new(FALSE, FALSE, sizeof(segment_tally));
+    t->transactions = 0;
+}
+
+static void tally_clear(txn_tally *t)
+{
+    g_hash_table_remove_all(t->product_ids);
+    g_hash_table_remove_all(t->minute_ids);
+    g_array_set_size(t->products, 0);
+    g_array_set_size(t->minutes, 0);
+    g_array_set_size(t->days, 0);
+    g_array_set_size(t->years, 0);
+    g_array_set_size(t->segments, 0);
+    t->transactions = 0;
+}
+
+static void tally_free(txn_tally *t)
+{
+    g_hash_table_destroy(t->product_ids);
+    g_hash_table_destroy(t->minute_ids);
+    g_array_free(t->products, TRUE);
+    g_array_free(t->minutes, TRUE);
+    g_array_free(t->days, TRUE);
+    g_array_free(t->years, TRUE);
+    g_array_free(t->segments, TRUE);
+}
+
+/* The entry of `key` in a short array of them, added when missing. */
+static keyed_tally *keyed_in(GArray *a, int64_t key)
+{
+    for (guint i = a->len; i-- > 0;)
+        if (g_array_index(a, keyed_tally, i).key == key)
+            return &g_array_index(a, keyed_tally, i);
+    keyed_tally fresh = {.key = key};
+    g_array_append_val(a, fresh);
+    return &g_array_index(a, keyed_tally, a->len - 1);
+}
+
+static keyed_tally *minute_in(txn_tally *t, int64_t minute)
+{
+    gpointer key = (gpointer)(intptr_t)minute, n = g_hash_table_lookup(t->minute_ids, key);
+    if (n)
+        return &g_array_index(t->minutes, keyed_tally, GPOINTER_TO_UINT(n) - 1);
+    keyed_tally fresh = {.key = minute};
+    g_array_append_val(t->minutes, fresh);
+    g_hash_table_insert(t->minute_ids, key, GUINT_TO_POINTER(t->minutes->len));
+    return &g_array_index(t->minutes, keyed_tally, t->minutes->len - 1);
+}
+
+static product_tally *product_in(txn_tally *t, const char *product_id, const ecom_reference *ref)
+{
+    gpointer n = g_hash_table_lookup(t->product_ids, product_id);
+    if (n)
+        return &g_array_index(t->products, product_tally, GPOINTER_TO_UINT(n) - 1);
+    const ecom_ref_product *p = ecom_reference_product(ref, product_id);
+    product_tally fresh = {.product_id = product_id, .category = p ? p->category_id : "unknown"};
+    g_array_append_val(t->products, fresh);
+    g_hash_table_insert(t->product_ids, (gpointer)product_id, GUINT_TO_POINTER(t->products->len));
+    return &g_array_index(t->products, product_tally, t->products->len - 1);
+}
+
+static void segment_add(txn_tally *t, int dim, const char *value, int64_t revenue)
+{
+    segment_tally *s = NULL;
+    for (guint i = 0; i < t->segments->len && !s; i++) {
+        segment_tally *x = &g_array_index(t->segments, segment_tally, i);
+        if (x->dim == dim && strcmp(x->value, value) == 0)
+            s = x;
+    }
+    if (!s) {
+        segment_tally fresh = {.dim = dim, .value = value};
+        g_array_append_val(t->segments, fresh);
+        s = &g_array_index(t->segments, segment_tally, t->segments->len - 1);
+    }
+    s->orders++;
+    s->revenue += revenue;
+}
+
+/* "<a>:<b>" into field (which has room: ids, words and numbers are short). */
+static const char *field_of(char *field, size_t size, const char *a, const char *b)
+{
+    snprintf(field, size, "%s:%s", a, b);
+    return field;
+}
+
+/* The tally as sums: the counters each transaction used to add one by one. */
+static void tally_flush(ecom_counters_writer *w, txn_tally *t)
+{
+    char field[160], text[ECOM_DAY_TEXT > ECOM_INT_TEXT ? ECOM_DAY_TEXT : ECOM_INT_TEXT];
+    for (guint i = 0; i < t->products->len; i++) {
+        const product_tally *p = &g_array_index(t->products, product_tally, i);
+        sum_add(w->zsums, "products:units", p->product_id, p->units);
+        sum_add(w->zsums, "products:revenue", p->product_id, p->revenue);
+        sum_add(w->sums, "categories", field_of(field, sizeof field, p->category, "lines"),
+                p->lines);
+        sum_add(w->sums, "categories", field_of(field, sizeof field, p->category, "revenue_cents"),
+                p->revenue);
+    }
+    for (guint i = 0; i < t->days->len; i++) {
+        const keyed_tally *d = &g_array_index(t->days, keyed_tally, i);
+        ecom_day_format(d->key, text);
+        sum_add(w->sums, "sales", field_of(field, sizeof field, text, "revenue_cents"), d->money);
+        sum_add(w->sums, "sales", field_of(field, sizeof field, text, "orders"), d->orders);
+        sum_add(w->sums, "sales", field_of(field, sizeof field, text, "units"), d->units);
+    }
+    if (t->transactions)
+        sum_add(w->sums, "counts", "transactions", t->transactions);
+    for (guint i = 0; i < t->minutes->len; i++) {
+        const keyed_tally *m = &g_array_index(t->minutes, keyed_tally, i);
+        char minute[ECOM_INT_TEXT];
+        const char *digits = ecom_int_text(m->key, minute + sizeof minute - 1);
+        minute[sizeof minute - 1] = '\0';
+        sum_add(w->msums, digits, "orders", m->orders);
+        sum_add(w->msums, digits, "revenue_cents", m->money);
+    }
+    for (guint i = 0; i < t->segments->len; i++) {
+        const segment_tally *s = &g_array_index(t->segments, segment_tally, i);
+        snprintf(field, sizeof field, "%s:%s:orders", ecom_dimension_names[s->dim], s->value);
+        sum_add(w->sums, "segments", field, s->orders);
+        snprintf(field, sizeof field, "%s:%s:revenue_cents", ecom_dimension_names[s->dim],
+                 s->value);
+        sum_add(w->sums, "segments", field, s->revenue);
+    }
+    for (guint i = 0; i < t->years->len; i++) {
+        const keyed_tally *y = &g_array_index(t->years, keyed_tally, i);
+        snprintf(text, sizeof text, "%lld", (long long)y->key);
+        sum_add(w->sums, "spend", field_of(field, sizeof field, text, "orders"), y->orders);
+        sum_add(w->sums, "spend", field_of(field, sizeof field, text, "total_cents"), y->money);
+    }
+    tally_clear(t);
+}
+
 static void plan_transaction(ecom_counters_writer *w, const ecom_counters_batch *b,
                              const txn_entry *t, const ecom_reference *ref)
 {
-    char key[160], day[ECOM_DAY_TEXT], field[96];
+    char key[160];
     int64_t bit;
     ecom_counters_id_slot("txn", t->id, key, sizeof key, &bit);
     ecom_redis_args_add(&w->facts, key);
     ecom_redis_args_add_int(&w->facts, bit);
     w->n_facts++;
 
-    ecom_day_format(ecom_time_day(t->timestamp), day);
+    txn_tally *tally = &w->tally;
     int64_t units = 0;
     for (int i = 0; i < t->n_items; i++) {
         const item_entry *it = &g_array_index(b->items, item_entry, t->first_item + i);
-        const ecom_ref_product *p = ecom_reference_product(ref, it->product_id);
-        const char *category = p ? p->category_id : "unknown";
+        product_tally *p = product_in(tally, it->product_id, ref);
         units += it->quantity;
-        sum_add(w->zsums, "products:units", it->product_id, it->quantity);
-        sum_add(w->zsums, "products:revenue", it->product_id, it->subtotal);
-        snprintf(field, sizeof field, "%s:lines", category);
-        sum_add(w->sums, "categories", field, 1);
-        snprintf(field, sizeof field, "%s:revenue_cents", category);
-        sum_add(w->sums, "categories", field, it->subtotal);
+        p->units += it->quantity;
+        p->revenue += it->subtotal;
+        p->lines++;
     }
-    snprintf(field, sizeof field, "%s:revenue_cents", day);
-    sum_add(w->sums, "sales", field, t->total);
-    snprintf(field, sizeof field, "%s:orders", day);
-    sum_add(w->sums, "sales", field, 1);
-    snprintf(field, sizeof field, "%s:units", day);
-    sum_add(w->sums, "sales", field, units);
-    sum_add(w->sums, "counts", "transactions", 1);
-    char minute[24];
-    snprintf(minute, sizeof minute, "%lld", (long long)minute_of(t->timestamp));
-    sum_add(w->msums, minute, "orders", 1);
-    sum_add(w->msums, minute, "revenue_cents", t->total);
-    if (t->in_session) {
-        char orders[ECOM_DIMENSIONS][128], revenue[ECOM_DIMENSIONS][128];
-        segment_fields(&t->segment, "orders", orders);
-        segment_fields(&t->segment, "revenue_cents", revenue);
-        for (int d = 0; d < ECOM_DIMENSIONS; d++) {
-            sum_add(w->sums, "segments", orders[d], 1);
-            sum_add(w->sums, "segments", revenue[d], t->total);
-        }
-    }
+    keyed_tally *day = keyed_in(tally->days, ecom_time_day(t->timestamp));
+    day->money += t->total;
+    day->orders++;
+    day->units += units;
+    tally->transactions++;
+    keyed_tally *minute = minute_in(tally, minute_of(t->timestamp));
+    minute->orders++;
+    minute->money += t->total;
+    if (t->in_session)
+        for (int d = 0; d < ECOM_DIMENSIONS; d++)
+            segment_add(tally, d, segment_value(&t->segment, d), t->total);
 
     const ecom_ref_user *u = ecom_reference_user(ref, t->user_id);
-    char reg_month[ECOM_MONTH_TEXT] = "unknown", month[ECOM_MONTH_TEXT];
-    int64_t year = 0;
-    if (u) {
-        ecom_month_format(ecom_time_month(u->registration_date), reg_month);
-        year = ecom_time_year(u->registration_date);
-    }
-    snprintf(field, sizeof field, "%lld:orders", (long long)year);
-    sum_add(w->sums, "spend", field, 1);
-    snprintf(field, sizeof field, "%lld:total_cents", (long long)year);
-    sum_add(w->sums, "spend", field, t->total);
+    keyed_tally *year = keyed_in(tally->years, u ? ecom_time_year(u->registration_date) : 0);
+    year->orders++;
+    year->money += t->total;
 
     /* a cohort counts each user once per transaction month */
-    ecom_month_format(ecom_time_month(t->timestamp), month);
-    char pair[ECOM_MONTH_TEXT + ECOM_ID_MAX + 2];
-    snprintf(pair, sizeof pair, "%s%c%s", month, FIELD_SEP, t->user_id);
+    int32_t month = ecom_time_month(t->timestamp);
+    char pair[ECOM_INT_TEXT + ECOM_ID_MAX + 2];
+    snprintf(pair, sizeof pair, "%d%c%s", (int)month, FIELD_SEP, t->user_id);
     if (g_hash_table_contains(w->pairs, pair))
         return;
     g_hash_table_add(w->pairs, g_strdup(pair));
+    char reg_month[ECOM_MONTH_TEXT] = "unknown", month_text[ECOM_MONTH_TEXT];
+    if (u)
+        ecom_month_format(ecom_time_month(u->registration_date), reg_month);
+    ecom_month_format(month, month_text);
     char kind[32], cohort[2 * ECOM_MONTH_TEXT + 8];
-    snprintf(kind, sizeof kind, "cohort:%s", month);
-    snprintf(cohort, sizeof cohort, "%s:%s", reg_month, month);
+    snprintf(kind, sizeof kind, "cohort:%s", month_text);
+    snprintf(cohort, sizeof cohort, "%s:%s", reg_month, month_text);
     const char *targets[] = {"cohorts", cohort};
     first_seen(w, kind, t->user_id, 1, 0, 1, targets);
 }
@@ -1139,6 +1304,7 @@ static int plan(ecom_counters_writer *w, const ecom_counters_batch *b, const eco
         plan_transaction(w, b, &g_array_index(b->txns, txn_entry, i), ref);
         g_array_append_val(w->fact_txn, i);
     }
+    tally_flush(w, &w->tally);
     /* the window the session bits are decided in: the script checks it is the one it has */
     int64_t newest = batch_newest(b, dup), first = NO_MINUTE;
     if (newest != NO_MINUTE)

@@ -140,8 +140,12 @@ int64_t ecom_counters_batch_size(const ecom_counters_batch *b);
 /* Whether the batch should be applied before it takes more: session events fold into sums,
  * but each transaction sends the script a first-seen bit and a cohort bit of its own, so a
  * batch holds at most ECOM_COUNTERS_BATCH_TXNS of them (the script's arguments, and the memory
- * that builds them, stay within a few hundred kilobytes however the topics interleave). */
-#define ECOM_COUNTERS_BATCH_TXNS 2000
+ * that builds them, stay within a megabyte or two however the topics interleave). A backfill
+ * reads its transactions mostly before its session events, in batches of them alone: at 2,000
+ * the writer spent a quarter of a seed-scale backfill on them, a batch's fixed cost and its
+ * product counters (most of a batch's products are in the next one too) paid twice as often.
+ * 4,096 entries fill the arrays holding them, which grow by doubling. */
+#define ECOM_COUNTERS_BATCH_TXNS 4096
 bool ecom_counters_batch_full(const ecom_counters_batch *b);
 
 /* The first-seen bitmap key (relative to the generation) and bit of an id `<name>_<digits>`:
