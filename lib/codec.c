@@ -558,22 +558,6 @@ static int session_end_from_json(jsonr_value o, ecom_session_end *e, ecom_error 
     return cart_contents_from_json(cart, e, err);
 }
 
-/* The bytes of a session event's union its type uses. */
-static size_t event_part_size(ecom_event_type type)
-{
-    switch (type) {
-    case ECOM_EV_SESSION_START:
-        return sizeof(ecom_session_start);
-    case ECOM_EV_PAGE_VIEW:
-        return sizeof(ecom_page_view);
-    case ECOM_EV_CART_ADD:
-        return sizeof(ecom_cart_add);
-    case ECOM_EV_SESSION_END:
-        return sizeof(ecom_session_end);
-    }
-    return sizeof(((ecom_session_event *)0)->u);
-}
-
 static int event_from_json(jsonr_value o, ecom_session_event *ev, ecom_error *err)
 {
     char type[ECOM_WORD_MAX], shown[ECOM_SHOW_MAX];
@@ -582,7 +566,7 @@ static int event_from_json(jsonr_value o, ecom_session_event *ev, ecom_error *er
     if (ecom_event_type_from_name(type, &ev->type))
         return ecom_fail(err, "field 'type': unknown event type '%s'",
                          ecom_show(shown, type, ECOM_SHOW_LIMIT));
-    memset(&ev->u, 0, event_part_size(ev->type));
+    memset(&ev->u, 0, ecom_event_part_size(ev->type));
     TRY(get_str(o, "", "session_id", true, ev->session_id, sizeof ev->session_id, err));
     TRY(get_str(o, "", "user_id", true, ev->user_id, sizeof ev->user_id, err));
     TRY(get_time(o, "", "ts", &ev->ts, err));
@@ -692,7 +676,7 @@ static int not_json(const char *data, size_t len, const jsonr_error *why, ecom_e
 
 /* The bytes of a record a decode of that kind zeroes first: as far as its kind's struct goes,
  * and for a session event as far as the part its type has, once the type is read
- * (event_part_size). Most records are page views, a few hundred bytes of a 3.5 KB union, and
+ * (ecom_event_part_size). Most records are page views, a few hundred bytes of a 3.5 KB union, and
  * the records of a polled chunk stay in the caches when only those are written. */
 static size_t record_prefix_size(ecom_kind kind)
 {

@@ -59,6 +59,21 @@ static int name_lookup(const char *const *names, int n, const char *s)
     return -1;
 }
 
+size_t ecom_event_part_size(ecom_event_type t)
+{
+    switch (t) {
+    case ECOM_EV_SESSION_START:
+        return sizeof(ecom_session_start);
+    case ECOM_EV_PAGE_VIEW:
+        return sizeof(ecom_page_view);
+    case ECOM_EV_CART_ADD:
+        return sizeof(ecom_cart_add);
+    case ECOM_EV_SESSION_END:
+        return sizeof(ecom_session_end);
+    }
+    return sizeof(((ecom_session_event *)0)->u);
+}
+
 const char *ecom_event_type_name(ecom_event_type t)
 {
     return event_type_names[t];

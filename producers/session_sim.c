@@ -53,21 +53,6 @@ static void copy_id(char dst[ECOM_ID_MAX], const char *src)
     dst[n] = '\0';
 }
 
-static size_t union_member_size(ecom_event_type type)
-{
-    switch (type) {
-    case ECOM_EV_SESSION_START:
-        return sizeof(ecom_session_start);
-    case ECOM_EV_PAGE_VIEW:
-        return sizeof(ecom_page_view);
-    case ECOM_EV_CART_ADD:
-        return sizeof(ecom_cart_add);
-    case ECOM_EV_SESSION_END:
-        break;
-    }
-    return sizeof(ecom_session_end);
-}
-
 static ecom_session_event *next_event(gen_session *s, const char *session_id, const char *user_id,
                                       ecom_event_type type, int32_t offset)
 {
@@ -77,7 +62,7 @@ static ecom_session_event *next_event(gen_session *s, const char *session_id, co
      * size of the others, and a page view a quarter of a session_start). */
     _Static_assert(GEN_MAX_EVENTS <= 100, "event numbers are written with two digits at most");
     memset(ev, 0, offsetof(ecom_session_event, u));
-    memset(&ev->u, 0, union_member_size(type));
+    memset(&ev->u, 0, ecom_event_part_size(type));
     size_t n = strlen(session_id);
     memcpy(ev->event_id, session_id, n);
     ev->event_id[n++] = '-';

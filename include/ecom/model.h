@@ -17,6 +17,7 @@
 #define ECOM_MODEL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "ecom/timeutil.h"
 
@@ -227,6 +228,9 @@ const char *ecom_key(ecom_kind kind, const void *rec);
  * idempotent by it. */
 const char *ecom_record_id(const ecom_record *r);
 
+/* The bytes of a session event's union (ecom_session_event.u) that its type uses: what a writer
+ * of an event clears, rather than the whole union, most of which only a session_end needs. */
+size_t ecom_event_part_size(ecom_event_type t);
 const char *ecom_event_type_name(ecom_event_type t);
 int ecom_event_type_from_name(const char *s, ecom_event_type *out);
 const char *ecom_page_type_name(ecom_page_type t);
