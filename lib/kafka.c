@@ -186,6 +186,39 @@ int ecom_producer_send(ecom_producer *p, rd_kafka_topic_t *topic, const void *ke
     return queued(p, value_len, err);
 }
 
+int ecom_producer_send_batch(ecom_producer *p, rd_kafka_topic_t *topic,
+                             rd_kafka_message_t *messages, int n, ecom_error *err)
+{
+    int done = 0;
+    while (done < n) {
+        int queued_now = rd_kafka_produce_batch(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                                                messages + done, n - done);
+        int first_refused = done;
+        while (first_refused < n && !messages[first_refused].err)
+            p->bytes += (int64_t)messages[first_refused++].len;
+        p->sent += first_refused - done;
+        p->unpolled += first_refused - done;
+        if (first_refused == n)
+            break;
+        /* a full queue refuses the message that found it full and every later one: the
+         * queued ones are a prefix, and the rest goes again, in order, once it drains */
+        rd_kafka_resp_err_t e = messages[first_refused].err;
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || queued_now != first_refused - done)
+            return ecom_fail(err, "cannot produce to topic %s: %s", rd_kafka_topic_name(topic),
+                             rd_kafka_err2str(e));
+        done = first_refused;
+        rd_kafka_poll(p->rk, 50);
+        p->unpolled = 0;
+    }
+    if (p->unpolled >= PRODUCER_POLL_EVERY) {
+        rd_kafka_poll(p->rk, 0);
+        p->unpolled = 0;
+    }
+    if (p->failed)
+        return ecom_fail(err, "delivery failed: %s", p->first_error);
+    return 0;
+}
+
 int ecom_producer_send_with_headers(ecom_producer *p, const char *topic, const void *key,
                                     size_t key_len, const void *value, size_t value_len,
                                     rd_kafka_headers_t *headers, ecom_error *err)

@@ -4,6 +4,7 @@
 #include "emitter.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include "ecom/codec.h"
 
@@ -79,6 +80,41 @@ int gen_publish(gen_emitter *e, ecom_kind kind, const void *rec, ecom_error *err
                               e->value.len, err);
 }
 
+int gen_publish_run(gen_emitter *e, ecom_kind kind, const void *recs, size_t rec_size, int n,
+                    ecom_error *err)
+{
+    const char *rec = recs;
+    if (!e->to_kafka) {
+        for (int i = 0; i < n; i++)
+            if (gen_publish(e, kind, rec + (size_t)i * rec_size, err))
+                return -1;
+        return 0;
+    }
+    if (n > e->run_cap) {
+        e->run_cap = n;
+        e->run = ecom_xrealloc(e->run, (size_t)n * sizeof *e->run);
+    }
+    /* the values one after another in one buffer (which may move as it grows), then where
+     * each starts */
+    ecom_buf_reset(&e->value);
+    for (int i = 0; i < n; i++) {
+        const void *r = rec + (size_t)i * rec_size;
+        size_t at = e->value.len;
+        ecom_encode(kind, r, &e->value);
+        const char *key = ecom_key(kind, r);
+        e->run[i] = (rd_kafka_message_t){
+            .len = e->value.len - at, .key = (void *)key, .key_len = strlen(key)};
+    }
+    char *value = e->value.data;
+    for (int i = 0; i < n; i++) {
+        e->run[i].payload = value;
+        value += e->run[i].len;
+    }
+    e->messages[kind] += n;
+    e->bytes += (int64_t)e->value.len;
+    return ecom_producer_send_batch(&e->producer, e->handles[kind], e->run, n, err);
+}
+
 int gen_emit(gen_emitter *e, ecom_kind kind, const void *rec, ecom_error *err)
 {
     return gen_check(kind, rec, err) ? -1 : gen_publish(e, kind, rec, err);
@@ -107,5 +143,7 @@ int gen_emitter_close(gen_emitter *e, ecom_error *err)
     }
     ecom_buf_free(&e->value);
     ecom_buf_free(&e->line);
+    free(e->run);
+    e->run = NULL;
     return rc;
 }

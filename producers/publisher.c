@@ -15,9 +15,9 @@
 /* One slot's records, in the order the main thread would have sent them. */
 static int publish_slot(gen_emitter *out, const gen_session *s, ecom_error *err)
 {
-    for (int e = 0; e < s->n_events; e++)
-        if (gen_publish(out, ECOM_KIND_SESSION_EVENT, &s->events[e], err))
-            return -1;
+    if (gen_publish_run(out, ECOM_KIND_SESSION_EVENT, s->events, sizeof s->events[0], s->n_events,
+                        err))
+        return -1;
     if (s->has_transaction)
         return gen_publish(out, ECOM_KIND_TRANSACTION, &s->transaction, err);
     return 0;

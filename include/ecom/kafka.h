@@ -59,6 +59,12 @@ rd_kafka_topic_t *ecom_producer_topic(ecom_producer *p, const char *topic, ecom_
  * shows here a little later than it happened, and at the latest at ecom_producer_flush. */
 int ecom_producer_send(ecom_producer *p, rd_kafka_topic_t *topic, const void *key, size_t key_len,
                        const void *value, size_t value_len, ecom_error *err);
+/* Queues messages[0..n) to one topic in their order, each partitioned by its key and its value
+ * copied, as n ecom_producer_send calls would, in one produce call (librdkafka takes the topic's
+ * lock and reads the clock once for all of them). Waits while the local queue is full, then
+ * queues the rest. */
+int ecom_producer_send_batch(ecom_producer *p, rd_kafka_topic_t *topic,
+                             rd_kafka_message_t *messages, int n, ecom_error *err);
 /* One message with headers, which it takes over once queued (they are destroyed here if it
  * cannot be); delivery reports are served on every call. */
 int ecom_producer_send_with_headers(ecom_producer *p, const char *topic, const void *key,
