@@ -43,6 +43,9 @@
 #include "ecom/consumer.h"
 
 #include <assert.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stddef.h>
 
 #include <stdio.h>
@@ -61,11 +64,12 @@
 #include "ecom/workers.h"
 
 #define PROGRESS_EVERY_S 10.0
-#define END_EMPTY (-1000)      /* an `ends` entry of a partition that was empty at start */
-#define DECODE_CHUNK 512       /* polled messages decoded together on the workers */
-#define POLL_MS 100            /* the longest a poll waits for a message */
-#define POLL_WRITING_MS 5      /* ... while a batch is being written: its end is noticed soon */
-#define LAG_COMMIT_EVERY_S 1.0 /* a stage with positions: how often its offsets are committed */
+#define END_EMPTY (-1000)         /* an `ends` entry of a partition that was empty at start */
+#define DECODE_CHUNK 512          /* polled messages decoded together on the workers */
+#define POLL_MS 100               /* the longest a poll waits for a message */
+#define POLL_WRITING_MS 5         /* ... while a batch is being written: its end is noticed soon */
+#define LAG_COMMIT_EVERY_S 1.0    /* a stage with positions: how often its offsets are committed */
+#define RETURN_MEMORY_EVERY_S 0.5 /* how often freed memory goes back to the system */
 /* fetch.wait.max.ms when latency comes first: the longest the broker holds a fetch for more
  * data (librdkafka's 500 ms default showed as the live aggregator's 99th percentile) */
 #define FRESH_FETCH_WAIT_MS "10"
@@ -159,6 +163,7 @@ typedef struct loop {
     bool failed;
     ecom_error failure;
     double started, last_progress, last_idle;
+    double memory_returned; /* see return_free_memory */
     int64_t consumed_at_last_progress;
 } loop;
 
@@ -484,6 +489,23 @@ static int offsets_commit(loop *l, const rd_kafka_topic_partition_list_t *offset
     return 0;
 }
 
+/* Gives the heap's free pages back to the system, at most every RETURN_MEMORY_EVERY_S. Fetch
+ * buffers and a batch's argument text come and go by the megabyte, and glibc keeps the pages
+ * they leave (it raises its mmap threshold past a freed block's size, so the next ones come
+ * from the heap): a seed-scale backfill's peak resident memory was 3-5 MB higher without this. */
+static void return_free_memory(loop *l)
+{
+#ifdef __GLIBC__
+    double now = ecom_monotonic();
+    if (now - l->memory_returned < RETURN_MEMORY_EVERY_S)
+        return;
+    l->memory_returned = now;
+    malloc_trim(0); /* (about a millisecond, 2 at most, at a backfill's heap of 40 MB) */
+#else
+    (void)l;
+#endif
+}
+
 /* The open batch is written: commit it and start the next. */
 static void batch_finish(loop *l)
 {
@@ -491,6 +513,7 @@ static void batch_finish(loop *l)
     l->stats->batches++;
     l->stats->stored += l->batch_records;
     batch_clear(l);
+    return_free_memory(l);
 }
 
 static void pause_all(loop *l, bool pause)
@@ -672,6 +695,7 @@ static void handoff_finish(loop *l)
     l->stats->batches++;
     l->stats->stored += l->handoff.records;
     handoff_release(l);
+    return_free_memory(l);
 }
 
 /* Waits for the batch on the writer thread and commits it, retrying it here while the store is
