@@ -128,6 +128,21 @@ if #dups > 0 then
   return reply
 end
 
+-- Calls command (after `first`, when given) with args CHUNK at a time (a Lua call takes a
+-- bounded number of arguments; CHUNK is even, so pairs stay whole) rather than once per
+-- element: each call from a script costs about as much as a small command's own work.
+local CHUNK = 1000
+local function in_chunks(command, first, args)
+  for i = 1, #args, CHUNK do
+    local j = math.min(i + CHUNK - 1, #args)
+    if first then
+      redis.call(command, first, unpack(args, i, j))
+    else
+      redis.call(command, unpack(args, i, j))
+    end
+  end
+end
+
 -- Sums by a pair of names, in the order each pair first came: add(a, b, by), each(fn(a, b, sum)).
 local function sums()
   local total, order = {}, {}
@@ -185,8 +200,12 @@ local minute_sums = sums()
 if newest then
   if stored and newest > stored then
     local old = redis.call("ZRANGEBYSCORE", index, "-inf", "(" .. first)
-    for _, m in ipairs(old) do redis.call("DEL", ns .. "minute:" .. m) end
-    if #old > 0 then redis.call("ZREMRANGEBYSCORE", index, "-inf", "(" .. first) end
+    if #old > 0 then
+      local keys = {}
+      for i, m in ipairs(old) do keys[i] = ns .. "minute:" .. m end
+      in_chunks("DEL", nil, keys)
+      redis.call("ZREMRANGEBYSCORE", index, "-inf", "(" .. first)
+    end
   end
 end
 for _ = 1, n do
@@ -198,14 +217,16 @@ for _ = 1, n do
 end
 
 bumps.each(function(hash, field, by) redis.call("HINCRBY", ns .. hash, field, by) end)
-local indexed = {}
+local indexed, scored = {}, {}
 minute_sums.each(function(m, series, delta)
   redis.call("HINCRBY", ns .. "minute:" .. m, series, delta)
   if not indexed[m] then
     indexed[m] = true
-    redis.call("ZADD", index, m, m)
+    scored[#scored + 1] = m
+    scored[#scored + 1] = m
   end
 end)
+if #scored > 0 then in_chunks("ZADD", index, scored) end
 top = redis.call("ZREVRANGE", index, 0, 0, "WITHSCORES")
 
 if #new_offsets > 0 then redis.call("HSET", offsets_key, unpack(new_offsets)) end
