@@ -217,15 +217,28 @@ for _ = 1, n do
 end
 
 bumps.each(function(hash, field, by) redis.call("HINCRBY", ns .. hash, field, by) end)
-local indexed, scored = {}, {}
+-- A minute newer than the series' newest before this batch has no hash yet (every minute hash
+-- is in the index): its fields are set together, in one HSET; an older one's are added to.
+local indexed, scored, fresh = {}, {}, {}
 minute_sums.each(function(m, series, delta)
-  redis.call("HINCRBY", ns .. "minute:" .. m, series, delta)
   if not indexed[m] then
     indexed[m] = true
     scored[#scored + 1] = m
     scored[#scored + 1] = m
   end
+  if stored and tonumber(m) <= stored then
+    redis.call("HINCRBY", ns .. "minute:" .. m, series, delta)
+  else
+    local fields = fresh[m]
+    if not fields then
+      fields = {}
+      fresh[m] = fields
+    end
+    fields[#fields + 1] = series
+    fields[#fields + 1] = delta
+  end
 end)
+for m, fields in pairs(fresh) do redis.call("HSET", ns .. "minute:" .. m, unpack(fields)) end
 if #scored > 0 then in_chunks("ZADD", index, scored) end
 top = redis.call("ZREVRANGE", index, 0, 0, "WITHSCORES")
 
