@@ -155,14 +155,25 @@ rd_kafka_topic_t *ecom_producer_topic(ecom_producer *p, const char *topic, ecom_
     return rkt;
 }
 
-/* After a message is queued: its count, and any delivery failure reported so far. */
-static int queued(ecom_producer *p, size_t value_len, ecom_error *err)
+/* After messages are queued: their count, and any delivery failure reported so far. */
+static int queued(ecom_producer *p, int messages, int64_t value_bytes, ecom_error *err)
 {
-    p->sent++;
-    p->bytes += (int64_t)value_len;
+    p->sent += messages;
+    p->bytes += value_bytes;
     if (p->failed)
         return ecom_fail(err, "delivery failed: %s", p->first_error);
     return 0;
+}
+
+/* After `sent` more sends: a poll takes librdkafka's queue lock, so once per few hundred sends
+ * is enough to keep the acknowledged messages freed and the counts current. */
+static void poll_now_and_then(ecom_producer *p, int sent)
+{
+    p->unpolled += sent;
+    if (p->unpolled >= PRODUCER_POLL_EVERY) {
+        rd_kafka_poll(p->rk, 0);
+        p->unpolled = 0;
+    }
 }
 
 int ecom_producer_send(ecom_producer *p, rd_kafka_topic_t *topic, const void *key, size_t key_len,
@@ -177,46 +188,37 @@ int ecom_producer_send(ecom_producer *p, rd_kafka_topic_t *topic, const void *ke
         rd_kafka_poll(p->rk, 50); /* the local queue drains as the broker acknowledges */
         p->unpolled = 0;
     }
-    /* a poll takes librdkafka's queue lock: once per batch of sends is enough to keep the
-     * acknowledged messages freed and the counts current */
-    if (++p->unpolled >= PRODUCER_POLL_EVERY) {
-        rd_kafka_poll(p->rk, 0);
-        p->unpolled = 0;
-    }
-    return queued(p, value_len, err);
+    poll_now_and_then(p, 1);
+    return queued(p, 1, (int64_t)value_len, err);
 }
 
 int ecom_producer_send_batch(ecom_producer *p, rd_kafka_topic_t *topic,
                              rd_kafka_message_t *messages, int n, ecom_error *err)
 {
+    int64_t bytes = 0;
     int done = 0;
-    while (done < n) {
+    for (;;) {
         int queued_now = rd_kafka_produce_batch(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
                                                 messages + done, n - done);
-        int first_refused = done;
-        while (first_refused < n && !messages[first_refused].err)
-            p->bytes += (int64_t)messages[first_refused++].len;
-        p->sent += first_refused - done;
-        p->unpolled += first_refused - done;
-        if (first_refused == n)
+        int refused = done; /* the first message refused, if any */
+        while (refused < n && !messages[refused].err)
+            bytes += (int64_t)messages[refused++].len;
+        if (refused == n)
             break;
         /* a full queue refuses the message that found it full and every later one: the
          * queued ones are a prefix, and the rest goes again, in order, once it drains */
-        rd_kafka_resp_err_t e = messages[first_refused].err;
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || queued_now != first_refused - done)
+        rd_kafka_resp_err_t e = messages[refused].err;
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || queued_now != refused - done) {
+            queued(p, refused, bytes, err);
             return ecom_fail(err, "cannot produce to topic %s: %s", rd_kafka_topic_name(topic),
                              rd_kafka_err2str(e));
-        done = first_refused;
-        rd_kafka_poll(p->rk, 50);
+        }
+        done = refused;
+        rd_kafka_poll(p->rk, 50); /* the local queue drains as the broker acknowledges */
         p->unpolled = 0;
     }
-    if (p->unpolled >= PRODUCER_POLL_EVERY) {
-        rd_kafka_poll(p->rk, 0);
-        p->unpolled = 0;
-    }
-    if (p->failed)
-        return ecom_fail(err, "delivery failed: %s", p->first_error);
-    return 0;
+    poll_now_and_then(p, n);
+    return queued(p, n, bytes, err);
 }
 
 int ecom_producer_send_with_headers(ecom_producer *p, const char *topic, const void *key,
@@ -238,7 +240,7 @@ int ecom_producer_send_with_headers(ecom_producer *p, const char *topic, const v
         rd_kafka_poll(p->rk, 50); /* the local queue drains as the broker acknowledges */
     }
     rd_kafka_poll(p->rk, 0);
-    return queued(p, value_len, err);
+    return queued(p, 1, (int64_t)value_len, err);
 }
 
 void ecom_producer_poll(ecom_producer *p)
